@@ -1,0 +1,23 @@
+#include <string>
+
+#include "storage/memory/memory_backend.h"
+#include "storage/sqlite/sqlite_backend.h"
+#include "triad/backend.h"
+
+namespace triad {
+
+Result<std::unique_ptr<Backend>> OpenBackend(const Options& options, std::string_view uri) {
+  if (uri == "memory:" || uri == "memory") return internal::NewMemoryBackend();
+  std::string_view path = uri;
+  if (uri.starts_with("sqlite:")) {
+    path = uri.substr(7);
+    if (path.starts_with("//")) path = path.substr(2);  // sqlite://PATH
+  } else if (const size_t colon = uri.find("://"); colon != std::string_view::npos) {
+    return InvalidArgumentError("unsupported store URI '" + std::string(uri) +
+                                "'; use sqlite:PATH, a file path, or memory:");
+  }
+  if (path.empty()) return InvalidArgumentError("store URI '" + std::string(uri) + "' has no path");
+  return internal::OpenSqliteBackend(options, path);
+}
+
+}  // namespace triad

@@ -1,0 +1,189 @@
+#include "store/append_queue.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "util/status_macros.h"
+
+namespace triad::internal {
+namespace {
+
+size_t EventBytes(const std::vector<PreparedEvent>& events) {
+  size_t bytes = 0;
+  for (const PreparedEvent& e : events) bytes += e.type.size() + e.data.size() + e.metadata.size();
+  return bytes;
+}
+
+Status Conflict(std::string_view stream, ExpectedVersion expected, StreamVersion current) {
+  return AbortedError("stream '" + std::string(stream) + "' is at version " +
+                      std::to_string(current) + ", expected " + expected.ToString())
+      .WithCurrentVersion(current);
+}
+
+// Whether `expected` could have produced an append whose first event got `first_version`.
+bool CompatibleWithOriginal(ExpectedVersion expected, StreamVersion first_version) {
+  switch (expected.kind()) {
+    case ExpectedVersion::Kind::kAny:
+      return true;
+    case ExpectedVersion::Kind::kNoStream:
+      return first_version == 0;
+    case ExpectedVersion::Kind::kExists:
+      return first_version > 0;
+    case ExpectedVersion::Kind::kExact:
+      return expected.version() == first_version - 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+AppendQueue::AppendQueue(Backend& backend, Clock& clock, const Options& options,
+                         std::function<void(Position)> on_commit)
+    : backend_(backend), clock_(clock), options_(options), on_commit_(std::move(on_commit)) {}
+
+Result<AppendResult> AppendQueue::Append(std::string_view stream, ExpectedVersion expected,
+                                         std::vector<PreparedEvent> events,
+                                         std::vector<bool> client_ids) {
+  Writer self;
+  self.stream = stream;
+  self.expected = expected;
+  self.bytes = EventBytes(events);
+  self.events = std::move(events);
+  self.client_ids = std::move(client_ids);
+
+  std::unique_lock lock(mu_);
+  writers_.push_back(&self);
+  while (!self.done && writers_.front() != &self) self.cv.wait(lock);
+  if (self.done) return std::move(self.result);
+
+  // This thread leads: take the writers queued behind it, up to the caps.
+  std::vector<Writer*> group;
+  size_t group_events = 0;
+  size_t group_bytes = 0;
+  for (Writer* w : writers_) {
+    if (!group.empty() && (group_events + w->events.size() > options_.group_commit_max_events ||
+                           group_bytes + w->bytes > options_.group_commit_max_bytes)) {
+      break;
+    }
+    group.push_back(w);
+    group_events += w->events.size();
+    group_bytes += w->bytes;
+  }
+  const Status poisoned = poisoned_;
+  lock.unlock();
+
+  if (poisoned.ok()) {
+    CommitGroup(group);
+  } else {
+    for (Writer* w : group) w->result = poisoned;
+  }
+
+  lock.lock();
+  for (Writer* w : group) {
+    writers_.pop_front();
+    w->done = true;
+    if (w != &self) w->cv.notify_one();
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return std::move(self.result);
+}
+
+void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
+  auto fail_all = [&](const Status& s) {
+    for (Writer* w : group) w->result = s;
+  };
+  auto tx_or = backend_.BeginWrite();
+  if (!tx_or.ok()) return fail_all(tx_or.status());
+  WriteTransaction& tx = **tx_or;
+
+  // recorded_at never goes backwards within a process, even if the wall clock does.
+  const int64_t recorded_at = std::max(clock_.NowMicros(), last_recorded_at_us_);
+
+  Position head = 0;
+  bool wrote = false;
+  for (Writer* w : group) {
+    if (Status s = tx.Savepoint(); !s.ok()) return fail_all(s);
+    w->result = ApplyOne(tx, *w, recorded_at);
+    const Status end = w->result.ok() ? tx.ReleaseSavepoint() : tx.RollbackToSavepoint();
+    if (!end.ok()) return fail_all(end);
+    if (w->result.ok() && !w->result->already_stored) {
+      wrote = true;
+      head = std::max(head, w->result->last_position);
+    }
+  }
+  if (Status s = tx.Commit(); !s.ok()) {
+    const Status failed =
+        s.Annotate("commit failed; the outcome of the appends in it is unknown (retry with the "
+                   "same event ids after reopening the store)");
+    std::lock_guard lock(mu_);
+    poisoned_ = FailedPreconditionError("the store is unusable after a failed commit (" +
+                                        s.ToString() + "); reopen it");
+    fail_all(failed);
+    return;
+  }
+  last_recorded_at_us_ = recorded_at;
+  if (wrote) on_commit_(head);
+}
+
+Result<AppendResult> AppendQueue::ApplyOne(WriteTransaction& tx, Writer& writer,
+                                           int64_t recorded_at_us) {
+  TRIAD_ASSIGN_OR_RETURN(const StreamVersion current, tx.CurrentVersion(writer.stream));
+  // Only a client-chosen id can repeat an earlier append; generated ids are new by construction.
+  if (writer.client_ids[0]) {
+    TRIAD_ASSIGN_OR_RETURN(const auto first, tx.FindEvent(writer.events[0].id));
+    if (first) return ResolveRetry(tx, writer, *first);
+  }
+  if (!writer.expected.Matches(current)) return Conflict(writer.stream, writer.expected, current);
+  const StreamVersion first_version = current + 1;
+  TRIAD_ASSIGN_OR_RETURN(const Position first_position,
+                         tx.Insert(writer.stream, first_version, writer.events, recorded_at_us));
+  const auto n = static_cast<int64_t>(writer.events.size());
+  return AppendResult{.first_version = first_version,
+                      .last_version = first_version + n - 1,
+                      .first_position = first_position,
+                      .last_position = first_position + n - 1,
+                      .already_stored = false};
+}
+
+Result<AppendResult> AppendQueue::ResolveRetry(WriteTransaction& tx, Writer& writer,
+                                               const RecordedEvent& first) {
+  const std::string stream(writer.stream);
+  if (first.stream != stream) {
+    return AlreadyExistsError("event id " + first.id + " is already stored in stream '" +
+                              first.stream + "'");
+  }
+  Position last_position = first.position;
+  for (size_t i = 0; i < writer.events.size(); ++i) {
+    const PreparedEvent& sent = writer.events[i];
+    std::optional<RecordedEvent> stored;
+    if (i == 0) {
+      stored = first;
+    } else {
+      TRIAD_ASSIGN_OR_RETURN(stored, tx.FindEvent(sent.id));
+    }
+    const StreamVersion want_version = first.version + static_cast<StreamVersion>(i);
+    if (!stored || stored->stream != stream || stored->version != want_version) {
+      return AlreadyExistsError("event " + std::to_string(i) + " (id " + sent.id +
+                                ") does not repeat the earlier append that stored event id " +
+                                first.id + "; an idempotent retry must resend the same events");
+    }
+    if (stored->type != sent.type || stored->data != sent.data ||
+        stored->metadata != sent.metadata) {
+      return AlreadyExistsError("event id " + sent.id + " is already stored with other content");
+    }
+    last_position = stored->position;
+  }
+  if (!CompatibleWithOriginal(writer.expected, first.version)) {
+    TRIAD_ASSIGN_OR_RETURN(const StreamVersion current, tx.CurrentVersion(writer.stream));
+    return Conflict(writer.stream, writer.expected, current);
+  }
+  const auto n = static_cast<int64_t>(writer.events.size());
+  return AppendResult{.first_version = first.version,
+                      .last_version = first.version + n - 1,
+                      .first_position = first.position,
+                      .last_position = last_position,
+                      .already_stored = true};
+}
+
+}  // namespace triad::internal

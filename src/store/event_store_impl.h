@@ -1,0 +1,50 @@
+// EventStoreImpl: the EventStore over one Backend. Validation and the rules live here and in
+// AppendQueue; storage lives in the Backend.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "store/append_queue.h"
+#include "triad/event_store.h"
+
+namespace triad::internal {
+
+class EventStoreImpl final : public EventStore {
+ public:
+  // `owned` is the backend when the store owns it (opened from a URI); `backend` is the one used.
+  EventStoreImpl(const Options& options, std::unique_ptr<Backend> owned, Backend& backend,
+                 Position head);
+
+  Result<AppendResult> Append(std::string_view stream, ExpectedVersion expected,
+                              std::span<const NewEvent> events) override;
+  Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,
+                                                const ReadStreamOptions& options) override;
+  Result<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options) override;
+  Result<Position> HeadPosition() override;
+  Result<Position> WaitForPosition(Position position, int64_t timeout_us) override;
+  Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
+  Result<std::vector<StreamInfo>> ListStreams(const ListStreamsOptions& options) override;
+  Status SaveSnapshot(const Snapshot& snapshot) override;
+  Result<std::optional<Snapshot>> LoadSnapshot(std::string_view stream) override;
+  Result<BackendStats> Stats() override;
+  Result<CheckReport> Check() override;
+  std::string Describe() const override;
+
+ private:
+  // Called by the commit path with the new head; wakes WaitForPosition callers.
+  void OnCommit(Position head);
+
+  const Options options_;
+  Clock& clock_;
+  std::unique_ptr<Backend> owned_backend_;
+  Backend& backend_;
+  AppendQueue queue_;
+
+  std::mutex head_mu_;
+  std::condition_variable head_cv_;
+  Position head_;  // guarded by head_mu_; the highest position known committed
+};
+
+}  // namespace triad::internal

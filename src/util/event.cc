@@ -1,0 +1,30 @@
+#include <ctime>
+#include <cstdio>
+
+#include "triad/event.h"
+
+namespace triad {
+
+std::string_view CategoryOf(std::string_view stream) {
+  const size_t dash = stream.find('-');
+  return dash == std::string_view::npos ? stream : stream.substr(0, dash);
+}
+
+std::string FormatTimestamp(int64_t micros_since_epoch) {
+  int64_t seconds = micros_since_epoch / 1'000'000;
+  int64_t micros = micros_since_epoch % 1'000'000;
+  if (micros < 0) {
+    micros += 1'000'000;
+    seconds -= 1;
+  }
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros));
+  return buf;
+}
+
+}  // namespace triad
