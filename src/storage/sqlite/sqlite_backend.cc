@@ -242,15 +242,19 @@ class SqliteBackend final : public Backend {
   // Creates the schema on a new file, or checks the schema of an existing one.
   Status Initialize() {
     Connection& db = *writer_;
+    // Identify the file before changing anything in it: a foreign database stays untouched.
+    TRIAD_ASSIGN_OR_RETURN(const int64_t app_id, db.QueryInt("PRAGMA application_id"));
+    TRIAD_ASSIGN_OR_RETURN(const int64_t tables,
+                           db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
+    if (app_id != sqlite::kApplicationId && !(app_id == 0 && tables == 0)) {
+      return DataLossError("'" + path_ + "' is an SQLite database but not a Triad store");
+    }
     if (!options_.read_only) {
       TRIAD_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
     }
     TRIAD_RETURN_IF_ERROR(db.Exec(options_.durability == Durability::kFull
                                       ? "PRAGMA synchronous=FULL"
                                       : "PRAGMA synchronous=NORMAL"));
-    TRIAD_ASSIGN_OR_RETURN(const int64_t app_id, db.QueryInt("PRAGMA application_id"));
-    TRIAD_ASSIGN_OR_RETURN(const int64_t tables,
-                           db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
     if (app_id == 0 && tables == 0) {
       if (options_.read_only) return NotFoundError("'" + path_ + "' holds no Triad store");
       TRIAD_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
@@ -265,8 +269,6 @@ class SqliteBackend final : public Backend {
         return s.Annotate("creating the schema");
       }
       TRIAD_RETURN_IF_ERROR(db.Exec("COMMIT"));
-    } else if (app_id != sqlite::kApplicationId) {
-      return DataLossError("'" + path_ + "' is an SQLite database but not a Triad store");
     } else {
       TRIAD_ASSIGN_OR_RETURN(
           const int64_t version,

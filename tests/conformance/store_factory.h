@@ -1,0 +1,75 @@
+// The backends every conformance suite runs against. A new backend adds one entry to
+// AllBackends() and must then pass every suite unchanged.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "testing/test_util.h"
+#include "triad/event_store.h"
+
+namespace triad::testing {
+
+struct BackendParam {
+  std::string name;  // "memory" or "sqlite"
+  bool durable;      // whether data survives reopening
+};
+
+// Keeps test names readable: "... # GetParam() = sqlite".
+inline void PrintTo(const BackendParam& param, std::ostream* os) { *os << param.name; }
+
+inline std::vector<BackendParam> AllBackends() {
+  return {{"memory", false}, {"sqlite", true}};
+}
+
+inline std::string BackendName(const ::testing::TestParamInfo<BackendParam>& info) {
+  return info.param.name;
+}
+
+// A fixture that opens a fresh store of the parameter's kind, in its own temp directory.
+class StoreTest : public ::testing::TestWithParam<BackendParam> {
+ protected:
+  void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : name) c = (c == '/') ? '_' : c;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("triad-test-" + std::to_string(::getpid()) + "-" + name);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    ASSERT_OK(Reopen());
+  }
+
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // The URI of this test's store.
+  std::string Uri() const {
+    return GetParam().name == "memory" ? "memory:" : "sqlite:" + (dir_ / "store.db").string();
+  }
+
+  // Closes and opens the store again (a memory store starts empty again).
+  Status Reopen() {
+    store_.reset();
+    auto opened = EventStore::Open(options_, Uri());
+    if (!opened.ok()) return opened.status();
+    store_ = std::move(*opened);
+    return Status::OK();
+  }
+
+  EventStore& store() { return *store_; }
+
+  Options options_;
+  std::filesystem::path dir_;
+  std::unique_ptr<EventStore> store_;
+};
+
+}  // namespace triad::testing
