@@ -14,6 +14,11 @@
 // WriteTransaction is used by one thread.
 #pragma once
 
+#include "triad/event.h"
+#include "triad/options.h"
+#include "triad/result.h"
+#include "triad/status.h"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -21,11 +26,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "triad/event.h"
-#include "triad/options.h"
-#include "triad/result.h"
-#include "triad/status.h"
 
 namespace triad {
 

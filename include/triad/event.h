@@ -1,6 +1,7 @@
 // The event envelope and the values that describe streams and appends.
 //
-// An event is `{id, stream, version, position, type, data, metadata, recorded_at}` (docs/concepts.md):
+// An event is `{id, stream, version, position, type, data, metadata, recorded_at}`
+// (docs/concepts.md):
 //   - `version` is its 0-based index in its stream;
 //   - `position` is its 1-based index in the global log, dense and in commit order;
 //   - `data` and `metadata` are JSON objects stored as the bytes received;
@@ -33,7 +34,8 @@ struct NewEvent {
   std::string type;
   // A JSON object, stored byte for byte.
   std::string data = "{}";
-  // A JSON object, stored byte for byte. "correlation_id"/"causation_id" must be strings if present.
+  // A JSON object, stored byte for byte. "correlation_id"/"causation_id" must be strings if
+  // present.
   std::string metadata = "{}";
 };
 

@@ -18,6 +18,13 @@
 // The store is not copyable; destroy it to close it (pending appends finish first).
 #pragma once
 
+#include "triad/backend.h"
+#include "triad/event.h"
+#include "triad/expected_version.h"
+#include "triad/options.h"
+#include "triad/result.h"
+#include "triad/status.h"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,13 +32,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "triad/backend.h"
-#include "triad/event.h"
-#include "triad/expected_version.h"
-#include "triad/options.h"
-#include "triad/result.h"
-#include "triad/status.h"
 
 namespace triad {
 

@@ -6,12 +6,12 @@
 // Thread-safety: a plain value.
 #pragma once
 
+#include "triad/event.h"
+#include "triad/result.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include "triad/event.h"
-#include "triad/result.h"
 
 namespace triad {
 

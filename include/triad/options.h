@@ -4,13 +4,13 @@
 // store that was opened with them.
 #pragma once
 
+#include "triad/event.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "triad/event.h"
 
 namespace triad {
 

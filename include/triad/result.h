@@ -10,11 +10,11 @@
 // Thread-safety: a Result is a value; distinct objects may be used from any thread.
 #pragma once
 
+#include "triad/status.h"
+
 #include <cassert>
 #include <utility>
 #include <variant>
-
-#include "triad/status.h"
 
 namespace triad {
 

@@ -1,8 +1,9 @@
-#include <string>
-
 #include "storage/memory/memory_backend.h"
 #include "storage/sqlite/sqlite_backend.h"
+
 #include "triad/backend.h"
+
+#include <string>
 
 namespace triad {
 

@@ -1,10 +1,10 @@
 #include "store/append_queue.h"
 
+#include "util/status_macros.h"
+
 #include <algorithm>
 #include <string>
 #include <utility>
-
-#include "util/status_macros.h"
 
 namespace triad::internal {
 namespace {
@@ -113,9 +113,9 @@ void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
     }
   }
   if (Status s = tx.Commit(); !s.ok()) {
-    const Status failed =
-        s.Annotate("commit failed; the outcome of the appends in it is unknown (retry with the "
-                   "same event ids after reopening the store)");
+    const Status failed = s.Annotate(
+        "commit failed; the outcome of the appends in it is unknown (retry with the "
+        "same event ids after reopening the store)");
     std::lock_guard lock(mu_);
     poisoned_ = FailedPreconditionError("the store is unusable after a failed commit (" +
                                         s.ToString() + "); reopen it");

@@ -12,6 +12,13 @@
 // Thread-safety: Append() may be called from any number of threads.
 #pragma once
 
+#include "triad/backend.h"
+#include "triad/clock.h"
+#include "triad/event.h"
+#include "triad/expected_version.h"
+#include "triad/options.h"
+#include "triad/result.h"
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -19,13 +26,6 @@
 #include <mutex>
 #include <string_view>
 #include <vector>
-
-#include "triad/backend.h"
-#include "triad/clock.h"
-#include "triad/event.h"
-#include "triad/expected_version.h"
-#include "triad/options.h"
-#include "triad/result.h"
 
 namespace triad::internal {
 
@@ -66,8 +66,8 @@ class AppendQueue {
   const std::function<void(Position)> on_commit_;
 
   std::mutex mu_;
-  std::deque<Writer*> writers_;  // guarded by mu_; front is the leader
-  Status poisoned_;               // guarded by mu_
+  std::deque<Writer*> writers_;      // guarded by mu_; front is the leader
+  Status poisoned_;                  // guarded by mu_
   int64_t last_recorded_at_us_ = 0;  // only the leader touches it
 };
 

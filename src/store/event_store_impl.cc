@@ -1,17 +1,16 @@
 #include "store/event_store_impl.h"
 
-#include <algorithm>
-#include <string>
-#include <utility>
-
 #include "store/event_validator.h"
 #include "store/integrity_check.h"
 #include "util/status_macros.h"
 
+#include <algorithm>
+#include <string>
+#include <utility>
+
 namespace triad {
 
-Result<std::unique_ptr<EventStore>> EventStore::Open(const Options& options,
-                                                    std::string_view uri) {
+Result<std::unique_ptr<EventStore>> EventStore::Open(const Options& options, std::string_view uri) {
   if (options.max_events_per_append == 0 || options.max_event_bytes == 0 ||
       options.group_commit_max_events == 0 || options.max_stream_name_bytes == 0 ||
       options.max_event_type_bytes == 0) {

@@ -2,12 +2,13 @@
 // AppendQueue; storage lives in the Backend.
 #pragma once
 
+#include "store/append_queue.h"
+
+#include "triad/event_store.h"
+
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-
-#include "store/append_queue.h"
-#include "triad/event_store.h"
 
 namespace triad::internal {
 

@@ -1,12 +1,12 @@
 #include "store/event_validator.h"
 
+#include "util/uuid.h"
+
 #include <simdjson.h>
 
 #include <cstdio>
 #include <string>
 #include <unordered_set>
-
-#include "util/uuid.h"
 
 namespace triad::internal {
 namespace {
@@ -77,8 +77,8 @@ Status ValidateStreamName(std::string_view stream, const Options& options) {
 Status ValidateEventType(std::string_view type, const Options& options) {
   if (type.empty()) return InvalidArgumentError("event type is empty");
   if (type.size() > options.max_event_type_bytes) {
-    return InvalidArgumentError("event type " + Quote(type) + " is " +
-                                std::to_string(type.size()) + " bytes; the limit is " +
+    return InvalidArgumentError("event type " + Quote(type) + " is " + std::to_string(type.size()) +
+                                " bytes; the limit is " +
                                 std::to_string(options.max_event_type_bytes));
   }
   if (!IsLetter(type[0])) {
@@ -97,8 +97,8 @@ Status ValidateJsonObject(std::string_view json, std::string_view what) {
   simdjson::dom::element root;
   const auto error = ThreadParser().parse(json.data(), json.size()).get(root);
   if (error != simdjson::SUCCESS) {
-    return InvalidArgumentError(std::string(what) + " is not valid JSON: " +
-                                simdjson::error_message(error));
+    return InvalidArgumentError(std::string(what) +
+                                " is not valid JSON: " + simdjson::error_message(error));
   }
   if (!root.is_object()) return InvalidArgumentError(std::string(what) + " is not a JSON object");
   return Status::OK();
@@ -140,8 +140,8 @@ Result<std::vector<PreparedEvent>> PrepareEvents(std::span<const NewEvent> event
     } else {
       auto canonical = CanonicalUuid(in.id);
       if (!canonical) {
-        return fail(InvalidArgumentError("id " + Quote(in.id) +
-                                         " is not a UUID (8-4-4-4-12 hex digits)"));
+        return fail(
+            InvalidArgumentError("id " + Quote(in.id) + " is not a UUID (8-4-4-4-12 hex digits)"));
       }
       out.id = std::move(*canonical);
       client_ids[i] = true;

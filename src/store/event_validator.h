@@ -2,15 +2,15 @@
 // stored). Each error names what was wrong and where: "event 3: data is not a JSON object".
 #pragma once
 
-#include <span>
-#include <string_view>
-#include <vector>
-
 #include "triad/backend.h"
 #include "triad/clock.h"
 #include "triad/event.h"
 #include "triad/options.h"
 #include "triad/result.h"
+
+#include <span>
+#include <string_view>
+#include <vector>
 
 namespace triad::internal {
 

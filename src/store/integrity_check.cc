@@ -1,10 +1,10 @@
 #include "store/integrity_check.h"
 
-#include <string>
-#include <unordered_map>
-
 #include "store/event_validator.h"
 #include "util/status_macros.h"
+
+#include <string>
+#include <unordered_map>
 
 namespace triad::internal {
 namespace {
@@ -60,8 +60,8 @@ Result<CheckReport> CheckIntegrity(Backend& backend) {
     }
   }
   if (expected_position - 1 != report.head_position) {
-    problem("head position is " + std::to_string(report.head_position) +
-            " but the log ends at " + std::to_string(expected_position - 1));
+    problem("head position is " + std::to_string(report.head_position) + " but the log ends at " +
+            std::to_string(expected_position - 1));
   }
 
   ListStreamsOptions list;
@@ -84,15 +84,15 @@ Result<CheckReport> CheckIntegrity(Backend& backend) {
                 ", " + std::to_string(info.event_count) + " events, positions " +
                 std::to_string(info.first_position) + ".." + std::to_string(info.last_position) +
                 ") differs from its events (version " + std::to_string(s.count - 1) + ", " +
-                std::to_string(s.count) + " events, positions " +
-                std::to_string(s.first_position) + ".." + std::to_string(s.last_position) + ")");
+                std::to_string(s.count) + " events, positions " + std::to_string(s.first_position) +
+                ".." + std::to_string(s.last_position) + ")");
       }
     }
     list.after = infos.back().name;
   }
   if (listed != static_cast<int64_t>(streams.size())) {
-    problem(std::to_string(streams.size()) + " streams have events but " +
-            std::to_string(listed) + " are listed");
+    problem(std::to_string(streams.size()) + " streams have events but " + std::to_string(listed) +
+            " are listed");
   }
   report.streams_checked = static_cast<int64_t>(streams.size());
 

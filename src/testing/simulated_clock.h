@@ -7,13 +7,13 @@
 // that a waiter passed to WaitUntil().
 #pragma once
 
+#include "triad/clock.h"
+
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <set>
 #include <utility>
-
-#include "triad/clock.h"
 
 namespace triad::testing {
 

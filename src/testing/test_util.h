@@ -1,10 +1,10 @@
 // GoogleTest helpers for Status and Result<T>.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include "triad/result.h"
 #include "triad/status.h"
+
+#include <gtest/gtest.h>
 
 namespace triad::testing {
 
@@ -28,9 +28,9 @@ Status StatusOf(const Result<T>& r) {
 #define ASSERT_OK(expr) ASSERT_TRUE(::triad::testing::IsOk(expr))
 #define EXPECT_OK(expr) EXPECT_TRUE(::triad::testing::IsOk(expr))
 // Asserts that `expr` (a Status or Result) failed with `code` (a StatusCode enumerator name).
-#define ASSERT_ERROR_CODE(expr, code_enum)                                       \
+#define ASSERT_ERROR_CODE(expr, code_enum)                                           \
   ASSERT_EQ(::triad::testing::StatusOf(expr).code(), ::triad::StatusCode::code_enum) \
       << ::triad::testing::StatusOf(expr).ToString()
-#define EXPECT_ERROR_CODE(expr, code_enum)                                       \
+#define EXPECT_ERROR_CODE(expr, code_enum)                                           \
   EXPECT_EQ(::triad::testing::StatusOf(expr).code(), ::triad::StatusCode::code_enum) \
       << ::triad::testing::StatusOf(expr).ToString()

@@ -1,7 +1,7 @@
-#include <ctime>
-#include <cstdio>
-
 #include "triad/event.h"
+
+#include <cstdio>
+#include <ctime>
 
 namespace triad {
 

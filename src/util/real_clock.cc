@@ -1,8 +1,8 @@
 // The only file in src/ allowed to read the system clock or sleep (see .ci/forbidden-calls).
+#include "triad/clock.h"
+
 #include <chrono>
 #include <thread>
-
-#include "triad/clock.h"
 
 namespace triad {
 namespace {

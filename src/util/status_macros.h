@@ -8,9 +8,9 @@
 #define TRIAD_CONCAT_(a, b) TRIAD_CONCAT_INNER_(a, b)
 
 // Returns the status of `expr` (a Status) from the enclosing function if it is an error.
-#define TRIAD_RETURN_IF_ERROR(expr)              \
-  do {                                           \
-    ::triad::Status triad_status_ = (expr);      \
+#define TRIAD_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::triad::Status triad_status_ = (expr);        \
     if (!triad_status_.ok()) return triad_status_; \
   } while (false)
 
@@ -32,11 +32,11 @@
 #else
 #include <cstdio>
 #include <cstdlib>
-#define TRIAD_DCHECK(cond)                                                            \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
+#define TRIAD_DCHECK(cond)                                                                 \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
       std::fprintf(stderr, "%s:%d: TRIAD_DCHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
+      std::abort();                                                                        \
+    }                                                                                      \
   } while (false)
 #endif

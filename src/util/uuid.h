@@ -2,11 +2,11 @@
 // parsing of client-given ids into the canonical lowercase form.
 #pragma once
 
+#include "triad/clock.h"
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "triad/clock.h"
 
 namespace triad::internal {
 

@@ -1,14 +1,16 @@
 // The append rules every backend keeps: versions and positions, expected versions (promise 3),
 // idempotency (promise 4), the envelope, and refusal of bad input (promise 7).
+#include "testing/simulated_clock.h"
+#include "testing/test_util.h"
+
+#include "triad/event_store.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "conformance/store_factory.h"
-#include "testing/simulated_clock.h"
-#include "testing/test_util.h"
-#include "triad/event_store.h"
 
 namespace triad::testing {
 namespace {
@@ -145,15 +147,15 @@ TEST_P(AppendContractTest, ResendAtAnIncompatibleExpectedVersionIsAConflict) {
 
 TEST_P(AppendContractTest, SameIdWithOtherContentIsRefused) {
   ASSERT_OK(Append(store(), "order-7", ExpectedVersion::NoStream(), {Ev("A", R"({"n":1})", kId1)}));
-  auto other_data = Append(store(), "order-7", ExpectedVersion::NoStream(),
-                           {Ev("A", R"({"n":2})", kId1)});
+  auto other_data =
+      Append(store(), "order-7", ExpectedVersion::NoStream(), {Ev("A", R"({"n":2})", kId1)});
   ASSERT_ERROR_CODE(other_data, kAlreadyExists);
   EXPECT_NE(other_data.status().message().find(kId1), std::string::npos);
-  auto other_type = Append(store(), "order-7", ExpectedVersion::NoStream(),
-                           {Ev("Z", R"({"n":1})", kId1)});
+  auto other_type =
+      Append(store(), "order-7", ExpectedVersion::NoStream(), {Ev("Z", R"({"n":1})", kId1)});
   ASSERT_ERROR_CODE(other_type, kAlreadyExists);
-  auto other_stream = Append(store(), "order-8", ExpectedVersion::Any(),
-                             {Ev("A", R"({"n":1})", kId1)});
+  auto other_stream =
+      Append(store(), "order-8", ExpectedVersion::Any(), {Ev("A", R"({"n":1})", kId1)});
   ASSERT_ERROR_CODE(other_stream, kAlreadyExists);
   EXPECT_NE(other_stream.status().message().find("order-7"), std::string::npos);
 
@@ -252,15 +254,16 @@ TEST_P(AppendContractTest, BadInputIsRefusedAndNothingIsStored) {
       {"bad uuid", "good-2", {Ev("A", "{}", "not-a-uuid")}, "is not a UUID"},
       {"duplicate id", "good-2", {Ev("A", "{}", kId1), Ev("B", "{}", kId1)}, "appears twice"},
       {"second event bad", "good-2", {Ev("A"), Ev("B", "[]")}, "event 1: data"},
-      {"event too big", "good-2", {Ev("A", "{\"x\":\"" + std::string(1 << 20, 'x') + "\"}")},
+      {"event too big",
+       "good-2",
+       {Ev("A", "{\"x\":\"" + std::string(1 << 20, 'x') + "\"}")},
        "limit is"},
   };
   for (const BadAppend& c : cases) {
     SCOPED_TRACE(c.label);
     auto r = Append(store(), c.stream, ExpectedVersion::Any(), c.events);
     ASSERT_ERROR_CODE(r, kInvalidArgument);
-    EXPECT_NE(r.status().message().find(c.message_part), std::string::npos)
-        << r.status().message();
+    EXPECT_NE(r.status().message().find(c.message_part), std::string::npos) << r.status().message();
   }
   std::vector<NewEvent> too_many(10001, Ev("A"));
   ASSERT_ERROR_CODE(Append(store(), "good-2", ExpectedVersion::Any(), too_many), kInvalidArgument);
@@ -280,9 +283,9 @@ TEST_P(AppendContractTest, LimitsComeFromOptions) {
   ASSERT_OK(Reopen());
   ASSERT_ERROR_CODE(Append(store(), "s-1", ExpectedVersion::Any(), {Ev("A"), Ev("A"), Ev("A")}),
                     kInvalidArgument);
-  ASSERT_ERROR_CODE(
-      Append(store(), "s-1", ExpectedVersion::Any(), {Ev("A", R"({"x":")" + std::string(64, 'x') + "\"}")}),
-      kInvalidArgument);
+  ASSERT_ERROR_CODE(Append(store(), "s-1", ExpectedVersion::Any(),
+                           {Ev("A", R"({"x":")" + std::string(64, 'x') + "\"}")}),
+                    kInvalidArgument);
   ASSERT_OK(Append(store(), "s-1", ExpectedVersion::Any(), {Ev("A"), Ev("A")}));
 }
 

@@ -1,5 +1,9 @@
 // Concurrency promises on every backend: per-stream linearizable appends (promise 3) and dense,
 // commit-ordered positions that no reader ever sees out of order (promise 2).
+#include "testing/test_util.h"
+
+#include "triad/event_store.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -11,8 +15,6 @@
 #include <vector>
 
 #include "conformance/store_factory.h"
-#include "testing/test_util.h"
-#include "triad/event_store.h"
 
 namespace triad::testing {
 namespace {

@@ -1,5 +1,9 @@
 // Reads every backend serves the same way: streams forward and backward, the global log with
 // filters, stream summaries and listing, snapshots, the live tail, and Check().
+#include "testing/test_util.h"
+
+#include "triad/event_store.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -7,8 +11,6 @@
 #include <vector>
 
 #include "conformance/store_factory.h"
-#include "testing/test_util.h"
-#include "triad/event_store.h"
 
 namespace triad::testing {
 namespace {
@@ -210,10 +212,10 @@ TEST_P(ReadContractTest, SnapshotsAreSavedReplacedAndChecked) {
   ASSERT_OK(none);
   EXPECT_FALSE(none->has_value());
 
-  ASSERT_OK(store().SaveSnapshot({.stream = "account-1", .schema_version = 3, .version = 1,
-                                  .state = R"({"balance":3})"}));
-  ASSERT_OK(store().SaveSnapshot({.stream = "account-1", .schema_version = 3, .version = 2,
-                                  .state = R"({"balance":8})"}));
+  ASSERT_OK(store().SaveSnapshot(
+      {.stream = "account-1", .schema_version = 3, .version = 1, .state = R"({"balance":3})"}));
+  ASSERT_OK(store().SaveSnapshot(
+      {.stream = "account-1", .schema_version = 3, .version = 2, .state = R"({"balance":8})"}));
   auto got = store().LoadSnapshot("account-1");
   ASSERT_OK(got);
   ASSERT_TRUE(got->has_value());

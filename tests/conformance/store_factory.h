@@ -2,18 +2,18 @@
 // AllBackends() and must then pass every suite unchanged.
 #pragma once
 
-#include <gtest/gtest.h>
+#include "testing/test_util.h"
 
-#include <unistd.h>
+#include "triad/event_store.h"
+
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <unistd.h>
 #include <vector>
-
-#include "testing/test_util.h"
-#include "triad/event_store.h"
 
 namespace triad::testing {
 
@@ -25,9 +25,7 @@ struct BackendParam {
 // Keeps test names readable: "... # GetParam() = sqlite".
 inline void PrintTo(const BackendParam& param, std::ostream* os) { *os << param.name; }
 
-inline std::vector<BackendParam> AllBackends() {
-  return {{"memory", false}, {"sqlite", true}};
-}
+inline std::vector<BackendParam> AllBackends() { return {{"memory", false}, {"sqlite", true}}; }
 
 inline std::string BackendName(const ::testing::TestParamInfo<BackendParam>& info) {
   return info.param.name;

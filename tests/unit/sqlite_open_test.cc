@@ -1,15 +1,16 @@
 // Opening the embedded SQLite store: creation, refusal of foreign or damaged files, read-only
 // mode, and commits from another process seen by the live tail.
+#include "testing/test_util.h"
+
+#include "triad/event_store.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include "testing/test_util.h"
-#include "triad/event_store.h"
+#include <unistd.h>
 
 namespace triad {
 namespace {

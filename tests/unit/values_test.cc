@@ -1,14 +1,15 @@
 // Value types of the public API: Status, ExpectedVersion, categories, timestamps, UUIDs.
-#include <gtest/gtest.h>
-
-#include <set>
-
 #include "testing/simulated_clock.h"
 #include "testing/test_util.h"
+#include "util/uuid.h"
+
 #include "triad/event.h"
 #include "triad/expected_version.h"
 #include "triad/status.h"
-#include "util/uuid.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
 
 namespace triad {
 namespace {

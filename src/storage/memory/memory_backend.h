@@ -2,9 +2,9 @@
 // backends (tests/conformance), no persistence.
 #pragma once
 
-#include <memory>
-
 #include "triad/backend.h"
+
+#include <memory>
 
 namespace triad::internal {
 

@@ -1,5 +1,9 @@
 #include "storage/sqlite/sqlite_backend.h"
 
+#include "storage/sqlite/schema.h"
+#include "storage/sqlite/sqlite_db.h"
+#include "util/status_macros.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
@@ -9,10 +13,6 @@
 #include <system_error>
 #include <unordered_map>
 #include <vector>
-
-#include "storage/sqlite/schema.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "util/status_macros.h"
 
 namespace triad::internal {
 namespace {
@@ -96,8 +96,9 @@ class SqliteTransaction final : public WriteTransaction {
   Result<std::optional<RecordedEvent>> FindEvent(std::string_view id) override {
     TRIAD_ASSIGN_OR_RETURN(
         Statement * stmt,
-        conn_.Prepare(std::string("SELECT ") + kEventColumns +
-                      " FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.id = ?1"));
+        conn_.Prepare(
+            std::string("SELECT ") + kEventColumns +
+            " FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.id = ?1"));
     stmt->Bind(1, id);
     ScopedReset reset(stmt);
     const int rc = stmt->Step();
@@ -272,7 +273,8 @@ class SqliteBackend final : public Backend {
     } else {
       TRIAD_ASSIGN_OR_RETURN(
           const int64_t version,
-          db.QueryInt("SELECT CAST(value AS INTEGER) FROM triad_meta WHERE key = 'schema_version'"));
+          db.QueryInt(
+              "SELECT CAST(value AS INTEGER) FROM triad_meta WHERE key = 'schema_version'"));
       if (version > sqlite::kSchemaVersion) {
         return DataLossError("'" + path_ + "' has schema version " + std::to_string(version) +
                              ", newer than this binary's " +
@@ -308,7 +310,8 @@ class SqliteBackend final : public Backend {
     const std::string sql =
         std::string("SELECT ") + kEventColumns +
         " FROM streams s JOIN events e ON e.stream_id = s.stream_id WHERE s.name = ?1 AND " +
-        (forward ? "e.version >= ?2 ORDER BY e.version" : "e.version <= ?2 ORDER BY e.version DESC") +
+        (forward ? "e.version >= ?2 ORDER BY e.version"
+                 : "e.version <= ?2 ORDER BY e.version DESC") +
         " LIMIT ?3";
     TRIAD_ASSIGN_OR_RETURN(Statement * stmt, reader->Prepare(sql));
     stmt->Bind(1, stream);
@@ -328,8 +331,9 @@ class SqliteBackend final : public Backend {
       merged.insert(merged.end(), std::make_move_iterator(part.begin()),
                     std::make_move_iterator(part.end()));
     }
-    std::sort(merged.begin(), merged.end(),
-              [](const RecordedEvent& a, const RecordedEvent& b) { return a.position < b.position; });
+    std::sort(merged.begin(), merged.end(), [](const RecordedEvent& a, const RecordedEvent& b) {
+      return a.position < b.position;
+    });
     merged.erase(std::unique(merged.begin(), merged.end(),
                              [](const RecordedEvent& a, const RecordedEvent& b) {
                                return a.position == b.position;
@@ -358,8 +362,8 @@ class SqliteBackend final : public Backend {
 
   Result<std::vector<StreamInfo>> ListStreams(const ListStreamsOptions& o) override {
     TRIAD_ASSIGN_OR_RETURN(auto reader, AcquireReader());
-    std::string sql = std::string("SELECT ") + kStreamColumns +
-                      " FROM streams WHERE version >= 0 AND name > ?1";
+    std::string sql =
+        std::string("SELECT ") + kStreamColumns + " FROM streams WHERE version >= 0 AND name > ?1";
     if (!o.prefix.empty()) sql += " AND substr(name, 1, length(?2)) = ?2";
     if (!o.category.empty()) sql += " AND category = ?3";
     sql += " ORDER BY name LIMIT ?4";
@@ -414,7 +418,8 @@ class SqliteBackend final : public Backend {
                            reader->QueryInt("SELECT coalesce(sum(version + 1), 0) FROM streams"));
     TRIAD_ASSIGN_OR_RETURN(stats.stream_count,
                            reader->QueryInt("SELECT count(*) FROM streams WHERE version >= 0"));
-    TRIAD_ASSIGN_OR_RETURN(stats.snapshot_count, reader->QueryInt("SELECT count(*) FROM snapshots"));
+    TRIAD_ASSIGN_OR_RETURN(stats.snapshot_count,
+                           reader->QueryInt("SELECT count(*) FROM snapshots"));
     std::error_code ec;
     for (const std::string& file : {path_, path_ + "-wal"}) {
       const auto size = std::filesystem::file_size(file, ec);
@@ -428,9 +433,9 @@ class SqliteBackend final : public Backend {
     TRIAD_ASSIGN_OR_RETURN(Statement * stmt, reader->Prepare("PRAGMA integrity_check"));
     TRIAD_ASSIGN_OR_RETURN(
         auto lines,
-        CollectRows<std::string>(*reader, stmt,
-                                 [](const Statement& row) { return std::string(row.Text(0)); },
-                                 "integrity_check"));
+        CollectRows<std::string>(
+            *reader, stmt, [](const Statement& row) { return std::string(row.Text(0)); },
+            "integrity_check"));
     std::vector<std::string> problems;
     for (std::string& line : lines) {
       if (line != "ok") problems.push_back("sqlite integrity_check: " + line);

@@ -5,11 +5,11 @@
 // a pool of reader connections serves reads concurrently. Schema: docs/storage-format.md.
 #pragma once
 
-#include <memory>
-#include <string_view>
-
 #include "triad/backend.h"
 #include "triad/options.h"
+
+#include <memory>
+#include <string_view>
 
 namespace triad::internal {
 

@@ -4,6 +4,9 @@
 // Thread-safety: a Connection and its statements are used by one thread at a time.
 #pragma once
 
+#include "triad/result.h"
+#include "triad/status.h"
+
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -11,9 +14,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include "triad/result.h"
-#include "triad/status.h"
 
 namespace triad::internal::sqlite {
 
@@ -55,8 +55,9 @@ class Statement {
   bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   std::string_view Text(int column) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    return p == nullptr ? std::string_view()
-                        : std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+    return p == nullptr
+               ? std::string_view()
+               : std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
   }
 
   sqlite3_stmt* raw() { return stmt_; }
