@@ -8,7 +8,7 @@ packages=(
   libsqlite3-dev sqlite3
   libsimdjson-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format
+  clang-format clang-tidy
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the standing checks (format, forbidden
-# calls, orphaned tests), the full CTest suite, the same suite under ASan+UBSan, and an install
+# calls, orphaned tests), clang-tidy, the full CTest suite, the same suite under ASan+UBSan, and an install
 # check. .ci/run calls this script.
 #   scripts/test.sh              everything
 #   TRIAD_SKIP_SANITIZERS=1 scripts/test.sh   skip the sanitizer build (faster local runs)
@@ -18,6 +18,8 @@ scripts/check-source.sh
 
 step "build (RelWithDebInfo)"
 scripts/build.sh build
+step "clang-tidy"
+scripts/tidy.sh build
 step "tests"
 ctest --test-dir build -j "$jobs" --output-on-failure --timeout 900
 

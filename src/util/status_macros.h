@@ -19,10 +19,12 @@
 #define TRIAD_ASSIGN_OR_RETURN(lhs, rexpr) \
   TRIAD_ASSIGN_OR_RETURN_IMPL_(TRIAD_CONCAT_(triad_result_, __LINE__), lhs, rexpr)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration.
 #define TRIAD_ASSIGN_OR_RETURN_IMPL_(result, lhs, rexpr) \
   auto result = (rexpr);                                 \
   if (!result.ok()) return result.status();              \
   lhs = std::move(result).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 // Programmer errors only, never reachable from input. Compiled out in release builds.
 #ifdef NDEBUG
