@@ -106,7 +106,10 @@ void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
     if (Status s = tx.Savepoint(); !s.ok()) return fail_all(s);
     w->result = ApplyOne(tx, *w, recorded_at);
     const Status end = w->result.ok() ? tx.ReleaseSavepoint() : tx.RollbackToSavepoint();
-    if (!end.ok()) return fail_all(end);
+    // When the savepoint cannot be undone alone (SQLite rolls back the whole transaction on
+    // SQLITE_FULL or an I/O error), the group fails with the writer's own error, which names the
+    // cause; nothing was committed, so the store is not poisoned.
+    if (!end.ok()) return fail_all(w->result.ok() ? end : w->result.status());
     if (w->result.ok() && !w->result->already_stored) {
       wrote = true;
       head = std::max(head, w->result->last_position);
