@@ -179,7 +179,14 @@ Result<AppendResult> AppendQueue::ResolveRetry(WriteTransaction& tx, Writer& wri
   }
   if (!CompatibleWithOriginal(writer.expected, first.version)) {
     TRIAD_ASSIGN_OR_RETURN(const StreamVersion current, tx.CurrentVersion(writer.stream));
-    return Conflict(writer.stream, writer.expected, current);
+    return AbortedError("events with these ids were already appended to '" + stream +
+                        "' at versions " + std::to_string(first.version) + ".." +
+                        std::to_string(first.version +
+                                       static_cast<StreamVersion>(writer.events.size()) - 1) +
+                        ", which expected version " + writer.expected.ToString() +
+                        " could not have produced; the stream is at version " +
+                        std::to_string(current))
+        .WithCurrentVersion(current);
   }
   const auto n = static_cast<int64_t>(writer.events.size());
   return AppendResult{.first_version = first.version,

@@ -143,6 +143,9 @@ TEST_P(AppendContractTest, ResendAtAnIncompatibleExpectedVersionIsAConflict) {
   auto r = Append(store(), "order-7", ExpectedVersion::Exact(1), batch);
   ASSERT_ERROR_CODE(r, kAborted);
   EXPECT_EQ(r.status().current_version(), 1);
+  EXPECT_NE(r.status().message().find("already appended to 'order-7' at versions 0..0"),
+            std::string::npos)
+      << r.status().message();
 }
 
 TEST_P(AppendContractTest, SameIdWithOtherContentIsRefused) {
