@@ -107,7 +107,9 @@ class Backend {
   // Streams in name order as ListStreamsOptions says.
   virtual Result<std::vector<StreamInfo>> ListStreams(const ListStreamsOptions& options) = 0;
 
-  // Stores `snapshot`, replacing the stream's previous one. Durable like an append.
+  // Stores `snapshot`, replacing the stream's previous one unless that one has the same
+  // schema_version and a higher version (a late writer never rolls a snapshot back).
+  // Durable like an append.
   virtual Status SaveSnapshot(const Snapshot& snapshot) = 0;
 
   // The stream's latest snapshot, or nullopt.

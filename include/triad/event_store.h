@@ -95,7 +95,8 @@ class EventStore {
   // Streams in name order, filtered and paged.
   virtual Result<std::vector<StreamInfo>> ListStreams(const ListStreamsOptions& options) = 0;
 
-  // Stores an aggregate snapshot, replacing the stream's previous one.
+  // Stores an aggregate snapshot, replacing the stream's previous one unless that one has the
+  // same schema_version and a higher version: a late writer never rolls a snapshot back.
   // Errors: kInvalidArgument (bad stream name, version beyond the stream), kFailedPrecondition.
   virtual Status SaveSnapshot(const Snapshot& snapshot) = 0;
 

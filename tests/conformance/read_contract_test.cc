@@ -216,6 +216,9 @@ TEST_P(ReadContractTest, SnapshotsAreSavedReplacedAndChecked) {
       {.stream = "account-1", .schema_version = 3, .version = 1, .state = R"({"balance":3})"}));
   ASSERT_OK(store().SaveSnapshot(
       {.stream = "account-1", .schema_version = 3, .version = 2, .state = R"({"balance":8})"}));
+  // An older snapshot of the same schema arriving late does not replace the newer one.
+  ASSERT_OK(store().SaveSnapshot(
+      {.stream = "account-1", .schema_version = 3, .version = 0, .state = R"({"balance":0})"}));
   auto got = store().LoadSnapshot("account-1");
   ASSERT_OK(got);
   ASSERT_TRUE(got->has_value());
@@ -223,6 +226,15 @@ TEST_P(ReadContractTest, SnapshotsAreSavedReplacedAndChecked) {
   EXPECT_EQ((*got)->schema_version, 3);
   EXPECT_EQ((*got)->state, R"({"balance":8})");
   EXPECT_GT((*got)->recorded_at_us, 0);
+
+  // A new schema version replaces the snapshot even at a lower version.
+  ASSERT_OK(store().SaveSnapshot(
+      {.stream = "account-1", .schema_version = 4, .version = 0, .state = R"({"cents":0})"}));
+  auto replaced = store().LoadSnapshot("account-1");
+  ASSERT_OK(replaced);
+  ASSERT_TRUE(replaced->has_value());
+  EXPECT_EQ((*replaced)->schema_version, 4);
+  EXPECT_EQ((*replaced)->version, 0);
 
   ASSERT_ERROR_CODE(store().SaveSnapshot({.stream = "account-1", .version = 3, .state = "{}"}),
                     kInvalidArgument);

@@ -208,7 +208,13 @@ class MemoryBackend final : public Backend {
 
   Status SaveSnapshot(const Snapshot& snapshot) override {
     std::unique_lock lock(mu_);
-    state_.snapshots[snapshot.stream] = snapshot;
+    auto [it, inserted] = state_.snapshots.try_emplace(snapshot.stream, snapshot);
+    // A slower writer must not replace a newer snapshot with an older one (same schema only:
+    // a new schema version always replaces).
+    if (!inserted && (snapshot.version >= it->second.version ||
+                      snapshot.schema_version != it->second.schema_version)) {
+      it->second = snapshot;
+    }
     return Status::OK();
   }
 

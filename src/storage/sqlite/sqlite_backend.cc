@@ -518,7 +518,8 @@ class SqliteBackend final : public Backend {
                          "recorded_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (stream) DO UPDATE "
                          "SET schema_version = excluded.schema_version, version = "
                          "excluded.version, state = excluded.state, recorded_at = "
-                         "excluded.recorded_at"));
+                         "excluded.recorded_at WHERE excluded.version >= snapshots.version OR "
+                         "excluded.schema_version <> snapshots.schema_version"));
     stmt->Bind(1, snapshot.stream);
     stmt->Bind(2, static_cast<int64_t>(snapshot.schema_version));
     stmt->Bind(3, snapshot.version);
