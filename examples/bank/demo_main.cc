@@ -31,10 +31,12 @@ namespace {
 constexpr int64_t kSnapshotEvery = 5;
 
 std::string StoreUri(int argc, char** argv) {
+  // Read before any thread starts, so getenv's lack of thread-safety cannot bite.
+  const char* env = std::getenv("TRIAD_DATA");  // NOLINT(concurrency-mt-unsafe)
   std::string path = "./bank-demo.db";
   if (argc > 1) {
     path = argv[1];
-  } else if (const char* env = std::getenv("TRIAD_DATA"); env != nullptr && *env != '\0') {
+  } else if (env != nullptr && *env != '\0') {
     path = env;
   }
   if (path.starts_with("sqlite:") || path.starts_with("memory:")) return path;

@@ -31,7 +31,7 @@ struct CliIo {
   // Looks up an environment variable (TRIAD_DATA, NO_COLOR); nullptr when unset. Tests replace
   // it to run without touching the process environment. Default: std::getenv.
   std::function<const char*(const char*)> getenv = [](const char* name) {
-    return std::getenv(name);
+    return std::getenv(name);  // NOLINT(concurrency-mt-unsafe): nothing sets the environment
   };
   // Set (by a signal handler in main.cc, or by a test) to ask a long-running verb
   // (`events --follow`) to stop; it then finishes its output and returns 0. Non-owning; may be
