@@ -22,7 +22,8 @@ Benchmarks (--benchmarks, comma-separated; default: all of them):
   read_stream       whole-stream loads of random 10- and 100-event streams, p50/p99 latency
                       vs the same query through a raw sqlite3 prepared statement
   read_all          the global log from position 0 in pages of --page, with and without a
-                    type filter
+                    type filter, through ReadAll (copies; rows read_all*) and ScanAll
+                    (views; rows scan_all*, which carry the goal)
                       vs a raw keyset scan (WHERE position > ? ORDER BY position LIMIT page)
 
 Sizes scale with --num=N: append_seq N appends; append_contended 4N appends; append_batch 10N

@@ -20,6 +20,7 @@
 #include "triad/status.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -39,6 +40,10 @@ struct PreparedEvent {
   std::string correlation_id;
   std::string causation_id;
 };
+
+// Receives one event of a scan; returns false to stop the scan. The view is valid only during
+// the call.
+using EventVisitor = std::function<bool(const EventView&)>;
 
 // Figures about the stored data, for `triad stats`.
 struct BackendStats {
@@ -97,6 +102,12 @@ class Backend {
 
   // Events of the global log from options.from_position in position order, filtered.
   virtual Result<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options) = 0;
+
+  // Calls `visit` for each event ReadAll(options) would return, in position order, without
+  // copying the events; stops early when `visit` returns false. Returns the number of events
+  // visited. The default implementation reads through ReadAll(); backends override it to hand
+  // out views of their own buffers.
+  virtual Result<int64_t> ScanAll(const ReadAllOptions& options, const EventVisitor& visit);
 
   // The last committed position; 0 when the log is empty.
   virtual Result<Position> HeadPosition() = 0;

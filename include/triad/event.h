@@ -55,6 +55,25 @@ struct RecordedEvent {
   int64_t recorded_at_us = 0;
 };
 
+// A stored event seen without copying: every string_view points into storage-owned memory that
+// is valid only for the duration of the callback that receives the view (EventStore::ScanAll).
+// Copy what must outlive it.
+struct EventView {
+  std::string_view id;
+  std::string_view stream;
+  StreamVersion version = 0;
+  Position position = 0;
+  std::string_view type;
+  std::string_view data;
+  std::string_view metadata;
+  std::string_view correlation_id;
+  std::string_view causation_id;
+  int64_t recorded_at_us = 0;
+};
+
+// Returns a view of `event`, valid while `event` lives unchanged.
+EventView ViewOf(const RecordedEvent& event);
+
 // What a successful append wrote (or, for an idempotent retry, what the first append wrote).
 struct AppendResult {
   StreamVersion first_version = 0;

@@ -80,6 +80,13 @@ class EventStore {
   // An empty result means no matching event exists yet at or after from_position.
   virtual Result<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options) = 0;
 
+  // Like ReadAll(options), without copying: calls `visit` with a view of each event, in position
+  // order, and stops early when `visit` returns false. The view is valid only during the call;
+  // `visit` must not call back into the store. Returns the number of events visited; fewer than
+  // options.limit (and no early stop) means the end of the log was reached.
+  // Errors: as ReadAll.
+  virtual Result<int64_t> ScanAll(const ReadAllOptions& options, const EventVisitor& visit) = 0;
+
   // The last committed position; 0 for an empty log.
   virtual Result<Position> HeadPosition() = 0;
 

@@ -7,6 +7,17 @@
 
 namespace triad {
 
+Result<int64_t> Backend::ScanAll(const ReadAllOptions& options, const EventVisitor& visit) {
+  auto events = ReadAll(options);
+  if (!events.ok()) return events.status();
+  int64_t visited = 0;
+  for (const RecordedEvent& event : *events) {
+    ++visited;
+    if (!visit(ViewOf(event))) break;
+  }
+  return visited;
+}
+
 Result<std::unique_ptr<Backend>> OpenBackend(const Options& options, std::string_view uri) {
   if (uri == "memory:" || uri == "memory") return internal::NewMemoryBackend();
   std::string_view path = uri;

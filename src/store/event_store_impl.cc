@@ -70,7 +70,7 @@ Result<std::vector<RecordedEvent>> EventStoreImpl::ReadStream(std::string_view s
   return events;
 }
 
-Result<std::vector<RecordedEvent>> EventStoreImpl::ReadAll(const ReadAllOptions& options) {
+Result<ReadAllOptions> EventStoreImpl::CheckReadAllOptions(const ReadAllOptions& options) const {
   if (options.from_position < 0) return InvalidArgumentError("from_position must be >= 0");
   for (const std::string& type : options.types) {
     TRIAD_RETURN_IF_ERROR(ValidateEventType(type, options_).Annotate("type filter"));
@@ -80,7 +80,17 @@ Result<std::vector<RecordedEvent>> EventStoreImpl::ReadAll(const ReadAllOptions&
   }
   ReadAllOptions adjusted = options;
   adjusted.from_position = std::max<Position>(1, options.from_position);
-  return backend_.ReadAll(adjusted);
+  return adjusted;
+}
+
+Result<std::vector<RecordedEvent>> EventStoreImpl::ReadAll(const ReadAllOptions& options) {
+  TRIAD_ASSIGN_OR_RETURN(const ReadAllOptions checked, CheckReadAllOptions(options));
+  return backend_.ReadAll(checked);
+}
+
+Result<int64_t> EventStoreImpl::ScanAll(const ReadAllOptions& options, const EventVisitor& visit) {
+  TRIAD_ASSIGN_OR_RETURN(const ReadAllOptions checked, CheckReadAllOptions(options));
+  return backend_.ScanAll(checked, visit);
 }
 
 Result<Position> EventStoreImpl::HeadPosition() {

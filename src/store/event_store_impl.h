@@ -23,6 +23,7 @@ class EventStoreImpl final : public EventStore {
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,
                                                 const ReadStreamOptions& options) override;
   Result<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options) override;
+  Result<int64_t> ScanAll(const ReadAllOptions& options, const EventVisitor& visit) override;
   Result<Position> HeadPosition() override;
   Result<Position> WaitForPosition(Position position, int64_t timeout_us) override;
   Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
@@ -34,6 +35,8 @@ class EventStoreImpl final : public EventStore {
   std::string Describe() const override;
 
  private:
+  // Validates read-all options; returns them with from_position 0 mapped to 1.
+  Result<ReadAllOptions> CheckReadAllOptions(const ReadAllOptions& options) const;
   // Called by the commit path with the new head; wakes WaitForPosition callers.
   void OnCommit(Position head);
 

@@ -220,6 +220,11 @@ Result<std::vector<RecordedEvent>> FaultInjectionBackend::ReadAll(const ReadAllO
   return target_.ReadAll(options);
 }
 
+Result<int64_t> FaultInjectionBackend::ScanAll(const ReadAllOptions& options,
+                                               const EventVisitor& visit) {
+  return target_.ScanAll(options, visit);
+}
+
 Result<Position> FaultInjectionBackend::HeadPosition() { return target_.HeadPosition(); }
 
 Result<std::optional<StreamInfo>> FaultInjectionBackend::GetStreamInfo(std::string_view stream) {

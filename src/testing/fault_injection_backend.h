@@ -122,6 +122,7 @@ class FaultInjectionBackend final : public Backend {
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,
                                                 const ReadStreamOptions& options) override;
   Result<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options) override;
+  Result<int64_t> ScanAll(const ReadAllOptions& options, const EventVisitor& visit) override;
   Result<Position> HeadPosition() override;
   Result<std::optional<StreamInfo>> GetStreamInfo(std::string_view stream) override;
   Result<std::vector<StreamInfo>> ListStreams(const ListStreamsOptions& options) override;

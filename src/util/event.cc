@@ -10,6 +10,19 @@ std::string_view CategoryOf(std::string_view stream) {
   return dash == std::string_view::npos ? stream : stream.substr(0, dash);
 }
 
+EventView ViewOf(const RecordedEvent& event) {
+  return EventView{.id = event.id,
+                   .stream = event.stream,
+                   .version = event.version,
+                   .position = event.position,
+                   .type = event.type,
+                   .data = event.data,
+                   .metadata = event.metadata,
+                   .correlation_id = event.correlation_id,
+                   .causation_id = event.causation_id,
+                   .recorded_at_us = event.recorded_at_us};
+}
+
 std::string FormatTimestamp(int64_t micros_since_epoch) {
   int64_t seconds = micros_since_epoch / 1'000'000;
   int64_t micros = micros_since_epoch % 1'000'000;

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "conformance/store_factory.h"
@@ -153,6 +154,79 @@ TEST_P(ReadContractTest, ReadAllPagesAndFilters) {
   ReadAllOptions negative;
   negative.from_position = -1;
   ASSERT_ERROR_CODE(store().ReadAll(negative), kInvalidArgument);
+}
+
+// ScanAll hands out views of exactly the events ReadAll copies, for every filter shape.
+TEST_P(ReadContractTest, ScanAllVisitsWhatReadAllReturns) {
+  MakeLog();
+  NewEvent e;
+  e.type = "A";
+  e.data = R"({"n":7})";
+  e.metadata = R"({"correlation_id":"c-7","causation_id":"k-7"})";
+  ASSERT_OK(store().Append("order-2", ExpectedVersion::Any(), {&e, 1}));
+  std::vector<ReadAllOptions> cases(6);
+  cases[1].types = {"A"};
+  cases[2].types = {"B", "C"};
+  cases[3].categories = {"order"};
+  cases[4].types = {"A"};
+  cases[4].categories = {"account"};
+  cases[4].from_position = 2;
+  cases[5].from_position = 3;
+  cases[5].limit = 2;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    auto copied = store().ReadAll(cases[i]);
+    ASSERT_OK(copied);
+    std::vector<RecordedEvent> seen;
+    auto visited = store().ScanAll(cases[i], [&](const EventView& v) {
+      seen.push_back(RecordedEvent{.id = std::string(v.id),
+                                   .stream = std::string(v.stream),
+                                   .version = v.version,
+                                   .position = v.position,
+                                   .type = std::string(v.type),
+                                   .data = std::string(v.data),
+                                   .metadata = std::string(v.metadata),
+                                   .correlation_id = std::string(v.correlation_id),
+                                   .causation_id = std::string(v.causation_id),
+                                   .recorded_at_us = v.recorded_at_us});
+      return true;
+    });
+    ASSERT_OK(visited);
+    EXPECT_EQ(*visited, static_cast<int64_t>(copied->size()));
+    ASSERT_EQ(seen.size(), copied->size());
+    for (size_t k = 0; k < seen.size(); ++k) {
+      const RecordedEvent& a = seen[k];
+      const RecordedEvent& b = (*copied)[k];
+      EXPECT_EQ(std::tie(a.id, a.stream, a.version, a.position, a.type, a.data, a.metadata,
+                         a.correlation_id, a.causation_id, a.recorded_at_us),
+                std::tie(b.id, b.stream, b.version, b.position, b.type, b.data, b.metadata,
+                         b.correlation_id, b.causation_id, b.recorded_at_us));
+    }
+  }
+  // The last event carries the metadata ids.
+  ReadAllOptions last;
+  last.from_position = 7;
+  std::string correlation;
+  ASSERT_OK(store().ScanAll(last, [&](const EventView& v) {
+    correlation = std::string(v.correlation_id) + "/" + std::string(v.causation_id);
+    return true;
+  }));
+  EXPECT_EQ(correlation, "c-7/k-7");
+}
+
+TEST_P(ReadContractTest, ScanAllStopsWhenTheVisitorSaysSo) {
+  MakeLog();
+  std::vector<Position> seen;
+  auto visited = store().ScanAll({}, [&](const EventView& v) {
+    seen.push_back(v.position);
+    return seen.size() < 3;
+  });
+  ASSERT_OK(visited);
+  EXPECT_EQ(*visited, 3);
+  EXPECT_EQ(seen, (std::vector<Position>{1, 2, 3}));
+  ReadAllOptions bad;
+  bad.types = {"not a type"};
+  ASSERT_ERROR_CODE(store().ScanAll(bad, [](const EventView&) { return true; }), kInvalidArgument);
 }
 
 TEST_P(ReadContractTest, StreamInfoAndListing) {

@@ -417,6 +417,33 @@ class SqliteBackend final : public Backend {
     return merged;
   }
 
+  Result<int64_t> ScanAll(const ReadAllOptions& o, const EventVisitor& visit) override {
+    // Several types are merged from per-type scans (see ReadAll); that path copies.
+    if (o.types.size() > 1) return Backend::ScanAll(o, visit);
+    TRIAD_ASSIGN_OR_RETURN(auto reader, AcquireReader());
+    TRIAD_ASSIGN_OR_RETURN(Statement * stmt, PrepareLogQuery(*reader, o, o.types));
+    ScopedReset reset(stmt);
+    int64_t visited = 0;
+    while (true) {
+      const int rc = stmt->Step();
+      if (rc == SQLITE_DONE) return visited;
+      if (rc != SQLITE_ROW) return ErrorStatus(reader->db(), rc, "scanning the log");
+      ++visited;
+      // Views into SQLite's row buffers: valid until the next Step(), i.e. during visit().
+      const EventView view{.id = stmt->Text(1),
+                           .stream = stmt->Text(2),
+                           .version = stmt->Int(3),
+                           .position = stmt->Int(0),
+                           .type = stmt->Text(4),
+                           .data = stmt->Text(5),
+                           .metadata = stmt->Text(6),
+                           .correlation_id = stmt->Text(7),
+                           .causation_id = stmt->Text(8),
+                           .recorded_at_us = stmt->Int(9)};
+      if (!visit(view)) return visited;
+    }
+  }
+
   Result<Position> HeadPosition() override {
     TRIAD_ASSIGN_OR_RETURN(auto reader, AcquireReader());
     return reader->QueryInt("SELECT coalesce(max(position), 0) FROM events");
@@ -565,8 +592,9 @@ class SqliteBackend final : public Backend {
     if (idle_readers_.size() < kReaderConnections) idle_readers_.push_back(std::move(conn));
   }
 
-  Result<std::vector<RecordedEvent>> ReadAllOneQuery(Connection& reader, const ReadAllOptions& o,
-                                                     const std::vector<std::string>& types) {
+  // The log query for at most one type filter, bound and ready to step.
+  Result<Statement*> PrepareLogQuery(Connection& reader, const ReadAllOptions& o,
+                                     const std::vector<std::string>& types) {
     std::string sql = std::string("SELECT ") + kEventColumns +
                       " FROM events e JOIN streams s ON s.stream_id = e.stream_id"
                       " WHERE e.position >= ?1";
@@ -582,6 +610,12 @@ class SqliteBackend final : public Backend {
     for (size_t i = 0; i < o.categories.size(); ++i) {
       stmt->Bind(4 + static_cast<int>(i), o.categories[i]);
     }
+    return stmt;
+  }
+
+  Result<std::vector<RecordedEvent>> ReadAllOneQuery(Connection& reader, const ReadAllOptions& o,
+                                                     const std::vector<std::string>& types) {
+    TRIAD_ASSIGN_OR_RETURN(Statement * stmt, PrepareLogQuery(reader, o, types));
     return CollectRows<RecordedEvent>(reader, stmt, RowToEvent, "reading the log");
   }
 
