@@ -1,5 +1,7 @@
 #include "bench_util.h"
 
+#include "util/uuid.h"
+
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -11,8 +13,6 @@
 
 namespace triad::bench {
 namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
 
 constexpr const char* kMerchants[] = {
     "Corner Bakery",   "City Transit",  "Green Grocer", "Book Nook",      "Cloud Hosting",
@@ -56,22 +56,8 @@ std::string EventFactory::NewUuidV7() {
   const auto millis = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
                                                 .count());
-  uint8_t bytes[16];
-  for (int i = 0; i < 6; ++i) bytes[i] = static_cast<uint8_t>(millis >> (40 - 8 * i));
   const uint64_t r1 = rng_();
-  const uint64_t r2 = rng_();
-  for (int i = 0; i < 2; ++i) bytes[6 + i] = static_cast<uint8_t>(r1 >> (8 * i));
-  for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<uint8_t>(r2 >> (8 * i));
-  bytes[6] = static_cast<uint8_t>((bytes[6] & 0x0F) | 0x70);
-  bytes[8] = static_cast<uint8_t>((bytes[8] & 0x3F) | 0x80);
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[bytes[i] >> 4]);
-    out.push_back(kHex[bytes[i] & 0xF]);
-  }
-  return out;
+  return internal::FormatUuidV7(millis, r1, rng_());
 }
 
 BenchEvent EventFactory::Make(uint64_t i) {

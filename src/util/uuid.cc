@@ -18,10 +18,13 @@ constexpr char kHex[] = "0123456789abcdef";
 
 std::string GenerateUuidV7(Clock& clock) {
   const uint64_t millis = static_cast<uint64_t>(clock.NowMicros() / 1000);
-  uint8_t bytes[16];
-  for (int i = 0; i < 6; ++i) bytes[i] = static_cast<uint8_t>(millis >> (40 - 8 * i));
   const uint64_t r1 = RandomBits();
-  const uint64_t r2 = RandomBits();
+  return FormatUuidV7(millis, r1, RandomBits());
+}
+
+std::string FormatUuidV7(uint64_t unix_millis, uint64_t r1, uint64_t r2) {
+  uint8_t bytes[16];
+  for (int i = 0; i < 6; ++i) bytes[i] = static_cast<uint8_t>(unix_millis >> (40 - 8 * i));
   for (int i = 0; i < 2; ++i) bytes[6 + i] = static_cast<uint8_t>(r1 >> (8 * i));
   for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<uint8_t>(r2 >> (8 * i));
   bytes[6] = static_cast<uint8_t>((bytes[6] & 0x0F) | 0x70);  // version 7

@@ -4,6 +4,7 @@
 
 #include "triad/clock.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,10 @@ namespace triad::internal {
 // A new UUIDv7 (RFC 9562): 48 bits of Unix milliseconds from `clock`, then random bits.
 // Thread-safe.
 std::string GenerateUuidV7(Clock& clock);
+
+// The UUIDv7 text for `unix_millis` and the random bits `r1` (12 used) and `r2` (62 used), for
+// callers with their own random source (a seeded benchmark).
+std::string FormatUuidV7(uint64_t unix_millis, uint64_t r1, uint64_t r2);
 
 // The canonical form (36 characters, lowercase hex, hyphens at 8-4-4-4-12) of `text`, or nullopt
 // if `text` is not a UUID in that layout (either case accepted).

@@ -28,4 +28,10 @@ Result<std::unique_ptr<EventStore>> OpenStore(const Context& ctx, const Options&
   return store;
 }
 
+Result<std::unique_ptr<EventStore>> OpenExistingStore(const Context& ctx) {
+  Options options;
+  options.create_if_missing = false;
+  return OpenStore(ctx, options);
+}
+
 }  // namespace triad::cli

@@ -46,4 +46,7 @@ struct Context {
 // on how to name another one.
 Result<std::unique_ptr<EventStore>> OpenStore(const Context& ctx, const Options& options);
 
+// Opens the store that `ctx` names for a reading verb: never creates it. Errors: as OpenStore().
+Result<std::unique_ptr<EventStore>> OpenExistingStore(const Context& ctx);
+
 }  // namespace triad::cli

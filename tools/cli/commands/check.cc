@@ -22,9 +22,7 @@ class CheckCommand final : public Command {
   }
 
   Status Execute(Context& ctx) override {
-    Options options;
-    options.create_if_missing = false;
-    auto store = OpenStore(ctx, options);
+    auto store = OpenExistingStore(ctx);
     if (!store.ok()) return store.status();
     auto report = (*store)->Check();
     if (!report.ok()) return report.status();

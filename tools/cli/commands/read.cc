@@ -34,9 +34,7 @@ class ReadCommand final : public Command {
   }
 
   Status Execute(Context& ctx) override {
-    Options options;
-    options.create_if_missing = false;
-    auto store = OpenStore(ctx, options);
+    auto store = OpenExistingStore(ctx);
     if (!store.ok()) return store.status();
 
     EventPrinter printer(ctx, EventPrinter::Layout::kStream);

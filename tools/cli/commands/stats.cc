@@ -24,9 +24,7 @@ class StatsCommand final : public Command {
   }
 
   Status Execute(Context& ctx) override {
-    Options options;
-    options.create_if_missing = false;
-    auto store = OpenStore(ctx, options);
+    auto store = OpenExistingStore(ctx);
     if (!store.ok()) return store.status();
     auto stats = (*store)->Stats();
     if (!stats.ok()) return stats.status();

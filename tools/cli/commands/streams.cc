@@ -37,9 +37,7 @@ class StreamsCommand final : public Command {
   }
 
   Status Execute(Context& ctx) override {
-    Options options;
-    options.create_if_missing = false;
-    auto store = OpenStore(ctx, options);
+    auto store = OpenExistingStore(ctx);
     if (!store.ok()) return store.status();
 
     TableWriter table(ctx.io.out,
