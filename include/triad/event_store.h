@@ -26,6 +26,7 @@
 #include "triad/status.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -120,6 +121,15 @@ class EventStore {
 
   // The backend's description, e.g. "sqlite:/path/triad.db".
   virtual std::string Describe() const = 0;
+
+  // Registers `listener`, called with the new head position after every commit made through this
+  // store (not other processes': poll HeadPosition() for those). It runs on the committing thread
+  // while later appends wait, so it must be quick and must not call back into the store: notify a
+  // condition variable and return. Returns an id for RemoveCommitListener().
+  virtual uint64_t AddCommitListener(std::function<void(Position head)> listener) = 0;
+
+  // Unregisters a listener; when it returns, the listener is not running and will not be called.
+  virtual void RemoveCommitListener(uint64_t id) = 0;
 };
 
 }  // namespace triad

@@ -44,6 +44,20 @@ void EventStoreImpl::OnCommit(Position head) {
     head_ = std::max(head_, head);
   }
   head_cv_.notify_all();
+  std::lock_guard lock(listeners_mu_);
+  for (auto& [id, listener] : listeners_) listener(head);
+}
+
+uint64_t EventStoreImpl::AddCommitListener(std::function<void(Position head)> listener) {
+  std::lock_guard lock(listeners_mu_);
+  const uint64_t id = next_listener_id_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void EventStoreImpl::RemoveCommitListener(uint64_t id) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.erase(id);
 }
 
 Result<AppendResult> EventStoreImpl::Append(std::string_view stream, ExpectedVersion expected,

@@ -7,6 +7,9 @@
 #include "triad/event_store.h"
 
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -33,6 +36,8 @@ class EventStoreImpl final : public EventStore {
   Result<BackendStats> Stats() override;
   Result<CheckReport> Check() override;
   std::string Describe() const override;
+  uint64_t AddCommitListener(std::function<void(Position head)> listener) override;
+  void RemoveCommitListener(uint64_t id) override;
 
  private:
   // Validates read-all options; returns them with from_position 0 mapped to 1.
@@ -49,6 +54,10 @@ class EventStoreImpl final : public EventStore {
   std::mutex head_mu_;
   std::condition_variable head_cv_;
   Position head_;  // guarded by head_mu_; the highest position known committed
+
+  std::mutex listeners_mu_;  // held while listeners run, so removal waits for a running call
+  uint64_t next_listener_id_ = 1;
+  std::map<uint64_t, std::function<void(Position)>> listeners_;  // guarded by listeners_mu_
 };
 
 }  // namespace triad::internal

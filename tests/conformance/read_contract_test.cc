@@ -347,6 +347,16 @@ TEST_P(ReadContractTest, WaitForPositionTimesOutNamingTheHead) {
       << r.status().message();
 }
 
+TEST_P(ReadContractTest, CommitListenersSeeEveryCommitUntilRemoved) {
+  std::vector<Position> heads;
+  const uint64_t id = store().AddCommitListener([&](Position head) { heads.push_back(head); });
+  Put("account-1", "A", 0);
+  Put("account-2", "B", 1);
+  store().RemoveCommitListener(id);
+  Put("account-3", "C", 2);
+  EXPECT_EQ(heads, (std::vector<Position>{1, 2}));
+}
+
 TEST_P(ReadContractTest, CheckFindsAHealthyStore) {
   MakeLog();
   auto report = store().Check();
