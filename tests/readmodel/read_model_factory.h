@@ -1,0 +1,75 @@
+// The read-model backends every read-model suite runs against. A new backend (PostgreSQL) adds
+// one entry to AllReadModelBackends() and must then pass every suite unchanged.
+#pragma once
+
+#include "testing/test_util.h"
+
+#include "triad/read_model_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace triad::testing {
+
+struct ReadModelParam {
+  std::string name;  // "memory" or "sqlite"
+  bool durable;      // whether data survives reopening
+  bool sqlite;       // whether the store is an SQLite file (EXPLAIN QUERY PLAN applies)
+};
+
+inline void PrintTo(const ReadModelParam& param, std::ostream* os) { *os << param.name; }
+
+inline std::vector<ReadModelParam> AllReadModelBackends() {
+  return {{"memory", false, false}, {"sqlite", true, true}};
+}
+
+inline std::string ReadModelName(const ::testing::TestParamInfo<ReadModelParam>& info) {
+  return info.param.name;
+}
+
+// A fixture that opens a fresh read-model store of the parameter's kind in its own temp dir.
+class ReadModelTest : public ::testing::TestWithParam<ReadModelParam> {
+ protected:
+  void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : name) c = (c == '/') ? '_' : c;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("triad-rm-test-" + std::to_string(::getpid()) + "-" + name);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    ASSERT_OK(Reopen());
+  }
+
+  void TearDown() override {
+    rm_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string Path() const { return (dir_ / "store.readmodel").string(); }
+
+  // The URI of this test's store.
+  std::string Uri() const { return GetParam().name == "memory" ? "memory:" : "sqlite:" + Path(); }
+
+  // Closes and opens the store again (a memory store starts empty again).
+  Status Reopen() {
+    rm_.reset();
+    auto opened = OpenReadModelBackend(options_, Uri());
+    if (!opened.ok()) return opened.status();
+    rm_ = std::move(*opened);
+    return Status::OK();
+  }
+
+  ReadModelBackend& rm() { return *rm_; }
+
+  ReadModelOptions options_;
+  std::filesystem::path dir_;
+  std::unique_ptr<ReadModelBackend> rm_;
+};
+
+}  // namespace triad::testing
