@@ -21,7 +21,7 @@ bool SimulatedClock::WaitUntil(std::unique_lock<std::mutex>& lock, std::conditio
   }
   cv.wait(lock);
   std::lock_guard guard(mu_);
-  waiters_.erase(key);
+  waiters_.erase(waiters_.find(key));  // one entry: other threads may wait on the same pair
   return now_ < deadline_micros;
 }
 

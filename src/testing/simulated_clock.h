@@ -36,7 +36,8 @@ class SimulatedClock final : public Clock {
  private:
   std::mutex mu_;
   int64_t now_;
-  std::set<std::pair<std::mutex*, std::condition_variable*>> waiters_;
+  // A multiset: several threads may wait on the same (mutex, condition variable) pair.
+  std::multiset<std::pair<std::mutex*, std::condition_variable*>> waiters_;
 };
 
 }  // namespace triad::testing

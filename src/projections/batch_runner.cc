@@ -1,0 +1,247 @@
+#include "projections/batch_runner.h"
+
+#include "util/status_macros.h"
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace triad::internal {
+
+namespace {
+
+// Lazily opens the batch's one write transaction, so that reads before the first Find (or the
+// final commit) do not hold the backend's single writer.
+class LazyTransaction {
+ public:
+  LazyTransaction(ReadModelBackend& backend, BatchContext& context)
+      : backend_(backend), context_(context) {}
+
+  Result<ReadModelTransaction*> Get() {
+    if (!txn_) {
+      TRIAD_ASSIGN_OR_RETURN(txn_, backend_.BeginWrite());
+      context_.SetTransaction(txn_.get());
+    }
+    return txn_.get();
+  }
+
+ private:
+  ReadModelBackend& backend_;
+  BatchContext& context_;
+  std::unique_ptr<ReadModelTransaction> txn_;
+};
+
+// The stored record, verified to be the one the work started from.
+Result<ProjectionRecord> CurrentRecord(ReadModelTransaction& txn, const ProjectionRecord& start) {
+  TRIAD_ASSIGN_OR_RETURN(auto stored, txn.GetProjection(start.name, start.version));
+  const std::string key = ProjectionKeyString(start.name, start.version);
+  if (!stored) return AbortedError("projection " + key + " was deleted meanwhile");
+  if (stored->retired) return AbortedError("projection " + key + " was retired meanwhile");
+  if (stored->checkpoint != start.checkpoint || stored->last_tick_us != start.last_tick_us) {
+    return AbortedError("the checkpoint of " + key + " moved from " +
+                        std::to_string(start.checkpoint) + " to " +
+                        std::to_string(stored->checkpoint) + " meanwhile");
+  }
+  return std::move(*stored);
+}
+
+Status CallTickHandler(const ProjectionDefinition& definition, int64_t now_us,
+                       ProjectionContext& context) {
+  try {
+    return definition.on_tick(now_us, context);
+  } catch (const std::exception& e) {
+    return InternalError(std::string("tick handler threw: ") + e.what());
+  } catch (...) {
+    return InternalError("tick handler threw a non-standard exception");
+  }
+}
+
+DeadLetter LetterFor(const ProjectionDefinition& definition, const EventView& event,
+                     const Status& error, int64_t now_us) {
+  return DeadLetter{.projection = definition.name,
+                    .version = definition.version,
+                    .position = event.position,
+                    .stream = std::string(event.stream),
+                    .stream_version = event.version,
+                    .event_type = std::string(event.type),
+                    .error = error.message(),
+                    .kind = definition.error_policy == ErrorPolicy::kSkip ? DeadLetterKind::kSkipped
+                                                                          : DeadLetterKind::kParked,
+                    .recorded_at_us = now_us,
+                    .attempts = 1};
+}
+
+}  // namespace
+
+Status CallEventHandler(const ProjectionDefinition& definition, const EventView& event,
+                        ProjectionContext& context) {
+  try {
+    return definition.on_event(event, context);
+  } catch (const std::exception& e) {
+    return InternalError(std::string("handler threw: ") + e.what());
+  } catch (...) {
+    return InternalError("handler threw a non-standard exception");
+  }
+}
+
+Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
+                              const ProjectionRecord& record, Position target) {
+  const ProjectionDefinition& def = work.definition;
+  const Position start = record.checkpoint;
+  BatchOutcome outcome;
+  outcome.record = record;
+  if (target <= start) return outcome;
+  const size_t batch = def.batch_size > 0 ? def.batch_size : env.default_batch_size;
+  // Positions are dense, so (start, target] holds at most target - start events.
+  const size_t limit = std::min(batch, static_cast<size_t>(target - start));
+
+  BatchContext context(def, work.storage, env.backend, env.clock);
+  LazyTransaction txn(env.backend, context);
+  context.SetTransactionOpener([&txn] { return txn.Get(); });
+
+  std::vector<DeadLetter> letters;
+  Status storage_failure;
+  Position fault_position = 0;
+  Position last = start;
+  size_t visited = 0;
+  bool passed_target = false;
+  ReadAllOptions read{.from_position = start + 1,
+                      .limit = limit,
+                      .types = def.event_types,
+                      .categories = def.categories};
+  // The handler runs inside the visitor: the view is valid only during the call.
+  auto scanned = env.store.ScanAll(read, [&](const EventView& event) {
+    if (event.position > target) {
+      passed_target = true;
+      return false;
+    }
+    context.BeginCall(&event);
+    Status status = CallEventHandler(def, event, context);
+    if (status.ok()) {
+      context.CommitCall();
+    } else {
+      context.AbortCall();
+      if (!context.storage_error().ok()) {
+        storage_failure = context.storage_error();
+        return false;
+      }
+      if (def.error_policy == ErrorPolicy::kStop) {
+        outcome.fault = status;
+        fault_position = event.position;
+        ++outcome.events;
+        return false;
+      }
+      letters.push_back(LetterFor(def, event, status, env.clock.NowMicros()));
+    }
+    ++outcome.events;
+    ++visited;
+    last = event.position;
+    return true;
+  });
+  if (!scanned.ok()) return scanned.status();
+  TRIAD_RETURN_IF_ERROR(storage_failure);
+
+  Position checkpoint;
+  if (!outcome.fault.ok()) {
+    checkpoint = fault_position - 1;
+  } else if (passed_target || visited < limit) {
+    // The scan reached the end of the filtered log below target: filtered-out events up to
+    // target are done too (promise 2: nothing below target can appear later).
+    checkpoint = target;
+  } else {
+    checkpoint = last;
+  }
+
+  TRIAD_ASSIGN_OR_RETURN(ReadModelTransaction * t, txn.Get());
+  TRIAD_ASSIGN_OR_RETURN(ProjectionRecord stored, CurrentRecord(*t, record));
+  TRIAD_RETURN_IF_ERROR(context.Flush(*t));
+  for (const DeadLetter& letter : letters) TRIAD_RETURN_IF_ERROR(t->PutDeadLetter(letter));
+  stored.checkpoint = checkpoint;
+  if (!letters.empty()) {
+    stored.last_error = letters.back().error;
+    stored.last_error_position = letters.back().position;
+  }
+  if (!outcome.fault.ok()) {
+    stored.faulted = true;
+    stored.last_error = outcome.fault.message();
+    stored.last_error_position = fault_position;
+  }
+  if (stored.stop_at > 0 && checkpoint >= stored.stop_at) {
+    stored.paused = true;
+    stored.stop_at = 0;
+  }
+  TRIAD_RETURN_IF_ERROR(t->PutProjection(stored));
+  TRIAD_RETURN_IF_ERROR(t->Commit());
+  outcome.record = std::move(stored);
+  return outcome;
+}
+
+Result<ProjectionRecord> RunTick(const WorkEnv& env, const WorkTarget& work,
+                                 const ProjectionRecord& record, int64_t now_us) {
+  const ProjectionDefinition& def = work.definition;
+  BatchContext context(def, work.storage, env.backend, env.clock);
+  LazyTransaction txn(env.backend, context);
+  context.SetTransactionOpener([&txn] { return txn.Get(); });
+  context.BeginCall(nullptr);
+  Status status = CallTickHandler(def, now_us, context);
+  if (!status.ok()) {
+    context.AbortCall();
+    if (!context.storage_error().ok()) return context.storage_error();
+  } else {
+    context.CommitCall();
+  }
+  TRIAD_ASSIGN_OR_RETURN(ReadModelTransaction * t, txn.Get());
+  TRIAD_ASSIGN_OR_RETURN(ProjectionRecord stored, CurrentRecord(*t, record));
+  TRIAD_RETURN_IF_ERROR(context.Flush(*t));
+  if (status.ok() || def.error_policy != ErrorPolicy::kStop) {
+    // Ticks stay on the grid of the first one; missed ticks are not run one by one.
+    const int64_t interval = def.tick_interval_us;
+    const int64_t base = stored.last_tick_us;
+    stored.last_tick_us = base + ((now_us - base) / interval) * interval;
+  }
+  if (!status.ok()) {
+    stored.last_error = status.message();
+    stored.last_error_position = 0;
+    if (def.error_policy == ErrorPolicy::kStop) stored.faulted = true;
+  }
+  TRIAD_RETURN_IF_ERROR(t->PutProjection(stored));
+  TRIAD_RETURN_IF_ERROR(t->Commit());
+  return stored;
+}
+
+Result<bool> ReplayDeadLetter(const WorkEnv& env, const WorkTarget& work, DeadLetter letter) {
+  const ProjectionDefinition& def = work.definition;
+  ReadAllOptions read{.from_position = letter.position, .limit = 1};
+  TRIAD_ASSIGN_OR_RETURN(auto events, env.store.ReadAll(read));
+  if (events.empty() || events.front().position != letter.position) {
+    return NotFoundError("event at position " + std::to_string(letter.position) +
+                         " of dead letter is not in the log");
+  }
+  const EventView event = ViewOf(events.front());
+  BatchContext context(def, work.storage, env.backend, env.clock);
+  LazyTransaction txn(env.backend, context);
+  context.SetTransactionOpener([&txn] { return txn.Get(); });
+  // Loads go through the transaction, so the replay sees the documents it then writes.
+  TRIAD_ASSIGN_OR_RETURN(ReadModelTransaction * t, txn.Get());
+  context.BeginCall(&event);
+  Status status = CallEventHandler(def, event, context);
+  if (!status.ok()) {
+    context.AbortCall();
+    if (!context.storage_error().ok()) return context.storage_error();
+    letter.error = status.message();
+    letter.attempts += 1;
+    TRIAD_RETURN_IF_ERROR(t->PutDeadLetter(letter));
+    TRIAD_RETURN_IF_ERROR(t->Commit());
+    return false;
+  }
+  context.CommitCall();
+  TRIAD_RETURN_IF_ERROR(context.Flush(*t));
+  TRIAD_RETURN_IF_ERROR(t->DeleteDeadLetter(letter.projection, letter.version, letter.position));
+  TRIAD_RETURN_IF_ERROR(t->Commit());
+  return true;
+}
+
+}  // namespace triad::internal

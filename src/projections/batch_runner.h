@@ -1,0 +1,67 @@
+// One unit of projection work, each in one read-model transaction: a batch of events, a tick,
+// or the replay of one dead letter. The engine decides when to run them; these functions do
+// the work and keep promise 5 (documents and checkpoint commit together).
+//
+// Every function verifies, inside its transaction, that the stored record still has the value
+// the work started from, and fails with kAborted otherwise (another engine moved it): the
+// caller reloads the record and tries again.
+//
+// Thread-safety: the caller runs at most one of these at a time per projection version.
+#pragma once
+
+#include "triad/clock.h"
+#include "triad/event_store.h"
+#include "triad/projection.h"
+#include "triad/read_model_backend.h"
+
+#include <cstddef>
+#include <cstdint>
+
+#include "projections/batch_context.h"
+
+namespace triad::internal {
+
+// What a projection's work runs against.
+struct WorkEnv {
+  EventStore& store;
+  ReadModelBackend& backend;
+  Clock& clock;
+  size_t default_batch_size;
+};
+
+// The projection's code and storage.
+struct WorkTarget {
+  const ProjectionDefinition& definition;
+  const StorageNames& storage;
+};
+
+struct BatchOutcome {
+  // The record as committed.
+  ProjectionRecord record;
+  // Events given to the handler (failed ones included).
+  int64_t events = 0;
+  // The handler's error when the batch stopped on it (ErrorPolicy::kStop); the record is then
+  // faulted.
+  Status fault;
+};
+
+// Runs the events after `record.checkpoint`, up to `target` and at most one batch of them.
+// Errors: kAborted (the stored record moved), storage errors (nothing was committed).
+Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
+                              const ProjectionRecord& record, Position target);
+
+// Calls the tick handler with `now_us` and records the tick. Returns the committed record.
+// Errors: kAborted (the stored record moved), storage errors.
+Result<ProjectionRecord> RunTick(const WorkEnv& env, const WorkTarget& work,
+                                 const ProjectionRecord& record, int64_t now_us);
+
+// Runs the handler again on `letter`'s event; on success removes the letter, else stores it
+// again with the new error and attempts + 1. Returns whether it succeeded.
+// Errors: kNotFound (the event is gone), storage errors.
+Result<bool> ReplayDeadLetter(const WorkEnv& env, const WorkTarget& work, DeadLetter letter);
+
+// Calls `work.definition.on_event`, turning an exception into an error.
+Status CallEventHandler(const ProjectionDefinition& definition, const EventView& event,
+                        ProjectionContext& context);
+
+}  // namespace triad::internal
