@@ -30,6 +30,10 @@ Raw baselines (measured in the same run, interleaved with the Triad side):
 double Row::MedianRatio() const { return Median(ratio); }
 
 bool Row::GoalMet() const {
+  if (value_goal) {
+    const double v = Median(triad);
+    if (better == Better::kHigher ? v < *value_goal : v > *value_goal) return false;
+  }
   if (!goal) return true;
   const double r = MedianRatio();
   return better == Better::kHigher ? r >= *goal : r <= *goal;
@@ -48,7 +52,7 @@ void Report::Record(Row& row, double triad, double raw) {
   row.triad.push_back(triad);
   row.raw.push_back(raw);
   row.ratio.push_back(raw > 0 ? triad / raw : 0);
-  std::printf("  %-20s triad %12s  raw %12s %-9s %6.2fx\n", row.name.c_str(),
+  std::printf("  %-28s triad %12s  raw %12s %-9s %6.2fx\n", row.name.c_str(),
               Format(triad, row.unit).c_str(), Format(raw, row.unit).c_str(), row.unit.c_str(),
               row.ratio.back());
   std::fflush(stdout);
@@ -57,28 +61,33 @@ void Report::Record(Row& row, double triad, double raw) {
 void Report::Print(int runs) const {
   std::printf("\nMedians of %d run(s); ratio = triad / raw, the median of the per-run ratios\n\n",
               runs);
-  std::printf("%-20s %-10s %12s %12s %7s %11s %8s  %s\n", "benchmark", "unit", "triad", "raw",
+  std::printf("%-28s %-10s %12s %12s %7s %11s %8s  %s\n", "benchmark", "unit", "triad", "raw",
               "ratio", "range", "goal", "result");
-  std::printf("%s\n", std::string(98, '-').c_str());
+  std::printf("%s\n", std::string(106, '-').c_str());
   for (const Row& row : rows_) {
     const auto [lo, hi] = std::minmax_element(row.ratio.begin(), row.ratio.end());
     char range[32];
     std::snprintf(range, sizeof range, "%.2f-%.2f", *lo, *hi);
     std::string goal = "-";
     std::string result;
-    if (row.goal) {
-      char text[16];
-      std::snprintf(text, sizeof text, "%s%.2fx",
-                    row.better == Better::kHigher ? ">=" : "<=", *row.goal);
+    if (row.goal || row.value_goal) {
+      char text[32];
+      if (row.goal) {
+        std::snprintf(text, sizeof text, "%s%.2fx",
+                      row.better == Better::kHigher ? ">=" : "<=", *row.goal);
+      } else {
+        std::snprintf(text, sizeof text, "%s%s%s", row.better == Better::kHigher ? ">=" : "<=",
+                      Format(*row.value_goal, row.unit).c_str(), row.unit.c_str());
+      }
       goal = text;
       result = !evaluate_goals_ ? "n/a" : row.GoalMet() ? "met" : "MISSED";
     }
-    std::printf("%-20s %-10s %12s %12s %6.2fx %11s %8s  %s\n", row.name.c_str(), row.unit.c_str(),
+    std::printf("%-28s %-10s %12s %12s %6.2fx %11s %8s  %s\n", row.name.c_str(), row.unit.c_str(),
                 Format(Median(row.triad), row.unit).c_str(),
                 Format(Median(row.raw), row.unit).c_str(), row.MedianRatio(), range, goal.c_str(),
                 result.c_str());
   }
-  std::printf("%s", kLegend);
+  std::printf("%s", legend_ ? legend_->c_str() : kLegend);
   if (!notes_.empty()) std::printf("\nLast run:\n");
   for (const auto& [name, note] : notes_) std::printf("  %-28s  %s\n", name.c_str(), note.c_str());
 }

@@ -26,7 +26,9 @@ struct Row {
   std::string unit;  // "us" rows are latencies
   Better better = Better::kHigher;
   std::optional<double> goal;  // on the ratio: >= goal for kHigher, <= goal for kLower
-  std::vector<double> triad;   // one sample per run
+  // On the median Triad figure itself, for goals stated in absolute terms (a p99 latency).
+  std::optional<double> value_goal;
+  std::vector<double> triad;  // one sample per run
   std::vector<double> raw;
   std::vector<double> ratio;
 
@@ -48,6 +50,8 @@ class Report {
   void Record(Row& row, double triad, double raw);
   // A line printed under the table, e.g. group sizes.
   void SetNote(const std::string& name, std::string note) { notes_[name] = std::move(note); }
+  // Replaces the text under the table that describes the raw baselines (default: triad_bench's).
+  void SetLegend(std::string legend) { legend_ = std::move(legend); }
 
   // Prints the table of medians.
   void Print(int runs) const;
@@ -58,6 +62,7 @@ class Report {
   const bool evaluate_goals_;
   std::deque<Row> rows_;  // a deque keeps references stable as rows are added
   std::map<std::string, std::string> notes_;
+  std::optional<std::string> legend_;
 };
 
 }  // namespace triad::bench

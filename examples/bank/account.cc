@@ -24,6 +24,13 @@ triad::Status ApplyOpened(Account& account, const nlohmann::json& data, int64_t 
   account.owner = std::move(*owner);
   account.branch = std::move(*branch);
   account.opened_at_us = recorded_at_us;
+  // Optional: accounts opened before overdrafts existed carry no limit, which means 0.
+  account.overdraft_limit_cents = 0;
+  if (data.contains("overdraft_limit_cents")) {
+    triad::Result<int64_t> limit = IntField(data, "overdraft_limit_cents");
+    if (!limit.ok()) return limit.status();
+    account.overdraft_limit_cents = *limit;
+  }
   return triad::Status::OK();
 }
 

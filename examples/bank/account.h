@@ -22,7 +22,7 @@ inline constexpr std::string_view kAccountCategory = "account";
 
 enum class AccountStatus {
   kNone,    // never opened: the stream does not exist
-  kOpen,    // accepts deposits and withdrawals
+  kOpen,    // accepts deposits, and withdrawals down to -overdraft_limit_cents
   kClosed,  // final: accepts nothing
 };
 
@@ -38,6 +38,8 @@ struct Account {
   int64_t balance_cents = 0;
   // When the account was opened: recorded_at of its AccountOpened event.
   int64_t opened_at_us = 0;
+  // How far below zero withdrawals may take the balance; fixed when the account is opened.
+  int64_t overdraft_limit_cents = 0;
 
   friend bool operator==(const Account&, const Account&) = default;
 };

@@ -54,11 +54,16 @@ Decision OpenAccount::Decide(const Account& account) const {
       return s.Annotate("initial deposit");
     }
   }
+  if (overdraft_limit_cents < 0 || overdraft_limit_cents > kMaxAmountCents) {
+    return triad::InvalidArgumentError("overdraft limit " + FormatCents(overdraft_limit_cents) +
+                                       " must be between 0.00 and " + FormatCents(kMaxAmountCents));
+  }
   if (account.status != AccountStatus::kNone) {
     return triad::AlreadyExistsError(Name(account_id) + " already exists (owner " + account.owner +
                                      ")");
   }
-  triad::Result<triad::NewEvent> opened = AccountOpenedEvent(account_id, owner, branch);
+  triad::Result<triad::NewEvent> opened =
+      AccountOpenedEvent(account_id, owner, branch, overdraft_limit_cents);
   if (!opened.ok()) return opened.status();
   std::vector<triad::NewEvent> events{std::move(*opened)};
   if (initial_deposit_cents > 0) events.push_back(MoneyDepositedEvent(initial_deposit_cents));
@@ -79,10 +84,15 @@ Decision DepositMoney::Decide(const Account& account) const {
 Decision WithdrawMoney::Decide(const Account& account) const {
   if (triad::Status s = CheckAmount(amount_cents); !s.ok()) return s;
   if (triad::Status s = CheckOpen(account, account_id); !s.ok()) return s;
-  if (amount_cents > account.balance_cents) {
-    return triad::FailedPreconditionError("insufficient funds: " + Name(account_id) + " holds " +
-                                          FormatCents(account.balance_cents) +
-                                          ", cannot withdraw " + FormatCents(amount_cents));
+  // Both sides are at most kMaxBalanceCents / kMaxAmountCents in size: no overflow.
+  if (amount_cents > account.balance_cents + account.overdraft_limit_cents) {
+    std::string message =
+        "insufficient funds: " + Name(account_id) + " holds " + FormatCents(account.balance_cents);
+    if (account.overdraft_limit_cents > 0) {
+      message += " with an overdraft limit of " + FormatCents(account.overdraft_limit_cents);
+    }
+    return triad::FailedPreconditionError(message + ", cannot withdraw " +
+                                          FormatCents(amount_cents));
   }
   return std::vector<triad::NewEvent>{MoneyWithdrawnEvent(amount_cents)};
 }

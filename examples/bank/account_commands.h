@@ -9,7 +9,8 @@
 //                        retrying it unchanged cannot succeed;
 //   kNotFound            the account was never opened;
 //   kAlreadyExists       opening an account that already exists;
-//   kFailedPrecondition  the account's state forbids it: an overdraft, a closed account,
+//   kFailedPrecondition  the account's state forbids it: a withdrawal beyond the overdraft
+//                        limit, a closed account,
 //                        closing with a non-zero balance, a balance over the maximum.
 //
 // Thread-safety: plain values and pure functions.
@@ -36,6 +37,9 @@ struct OpenAccount {
   std::string branch;
   // Optional; 0 for none. Must be >= 0.
   int64_t initial_deposit_cents = 0;
+  // How far below zero withdrawals may take the balance (the account is then "overdrawn" in the
+  // accounts projection). 0 for none, the default; at most kMaxAmountCents.
+  int64_t overdraft_limit_cents = 0;
 
   Decision Decide(const Account& account) const;
 };
@@ -48,7 +52,8 @@ struct DepositMoney {
   Decision Decide(const Account& account) const;
 };
 
-// Takes money from an open account: MoneyWithdrawn. Refuses an overdraft (amount > balance).
+// Takes money from an open account: MoneyWithdrawn. Refuses to take the balance below
+// -overdraft_limit_cents (below 0 for an account opened without an overdraft).
 struct WithdrawMoney {
   std::string account_id;
   int64_t amount_cents = 0;

@@ -20,8 +20,11 @@ triad::NewEvent AmountEvent(std::string_view type, int64_t amount_cents) {
 }  // namespace
 
 triad::Result<triad::NewEvent> AccountOpenedEvent(std::string_view account_id,
-                                                  std::string_view owner, std::string_view branch) {
-  const nlohmann::json data = {{"account_id", account_id}, {"owner", owner}, {"branch", branch}};
+                                                  std::string_view owner, std::string_view branch,
+                                                  int64_t overdraft_limit_cents) {
+  nlohmann::json data = {{"account_id", account_id}, {"owner", owner}, {"branch", branch}};
+  // Omitted when 0, so that events of accounts without an overdraft stay as they always were.
+  if (overdraft_limit_cents != 0) data["overdraft_limit_cents"] = overdraft_limit_cents;
   triad::Result<std::string> text = Dump(data);
   if (!text.ok()) return text.status();
   triad::NewEvent event;

@@ -1,6 +1,7 @@
 // The events of a bank account, and the JSON they carry.
 //
-//   AccountOpened   {"account_id": "101", "owner": "Ada Lovelace", "branch": "london"}
+//   AccountOpened   {"account_id": "101", "owner": "Ada Lovelace", "branch": "london",
+//                    "overdraft_limit_cents": 5000}      (the limit only when not 0)
 //   MoneyDeposited  {"amount_cents": 2500}
 //   MoneyWithdrawn  {"amount_cents": 1000}
 //   AccountClosed   {}
@@ -26,7 +27,8 @@ inline constexpr std::string_view kAccountClosed = "AccountClosed";
 
 // Errors: kInvalidArgument when a text is not valid UTF-8.
 triad::Result<triad::NewEvent> AccountOpenedEvent(std::string_view account_id,
-                                                  std::string_view owner, std::string_view branch);
+                                                  std::string_view owner, std::string_view branch,
+                                                  int64_t overdraft_limit_cents = 0);
 triad::NewEvent MoneyDepositedEvent(int64_t amount_cents);
 triad::NewEvent MoneyWithdrawnEvent(int64_t amount_cents);
 triad::NewEvent AccountClosedEvent();

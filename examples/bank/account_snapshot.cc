@@ -15,7 +15,8 @@ triad::Result<std::string> SerializeAccount(const Account& account) {
                                {"owner", account.owner},
                                {"branch", account.branch},
                                {"balance_cents", account.balance_cents},
-                               {"opened_at_us", account.opened_at_us}};
+                               {"opened_at_us", account.opened_at_us},
+                               {"overdraft_limit_cents", account.overdraft_limit_cents}};
   return Dump(json);
 }
 
@@ -28,8 +29,9 @@ triad::Result<Account> DeserializeAccount(std::string_view text) {
   triad::Result<std::string> branch = StringField(*json, "branch");
   triad::Result<int64_t> balance = IntField(*json, "balance_cents");
   triad::Result<int64_t> opened_at = IntField(*json, "opened_at_us");
+  triad::Result<int64_t> limit = IntField(*json, "overdraft_limit_cents");
   for (const triad::Status& s : {status.status(), id.status(), owner.status(), branch.status(),
-                                 balance.status(), opened_at.status()}) {
+                                 balance.status(), opened_at.status(), limit.status()}) {
     if (!s.ok()) return s.Annotate("account snapshot");
   }
   Account account;
@@ -45,6 +47,7 @@ triad::Result<Account> DeserializeAccount(std::string_view text) {
   account.branch = std::move(*branch);
   account.balance_cents = *balance;
   account.opened_at_us = *opened_at;
+  account.overdraft_limit_cents = *limit;
   return account;
 }
 

@@ -3,12 +3,16 @@
 //   bank_demo [PATH]     PATH, else $TRIAD_DATA, else ./bank-demo.db
 //
 // Opens three bank accounts, moves money, shows a refused overdraft, a version conflict between
-// two threads being retried, and a snapshot being used, and prints every event written.
+// two threads being retried, and a snapshot being used, and prints every event written. Then the
+// read side: the bank's projections (bank_projections.h) run beside the store, into the read
+// model PATH.readmodel, and the demo queries them by owner and branch, reads its own write,
+// makes a fresh read and shows the projections' statuses.
 //
 // Running it again on the same file is fine and shows that the data persisted: each run records
-// itself in the stream "demo-runs" and uses fresh account ids (run 1: 101-103, run 2: 201-203,
-// ...), so it never collides with an earlier run. Delete the file to start over.
+// itself in the stream "demo-runs" and uses fresh account ids (run 1: 101-104, run 2: 201-204,
+// ...), so it never collides with an earlier run. Delete the files to start over.
 #include "bank/bank.h"
+#include "bank/demo_projections.h"
 #include "bank/demo_report.h"
 #include "bank/money.h"
 
@@ -302,6 +306,14 @@ int Run(int argc, char** argv) {
       "  <stream> v<version in the stream, from 0> pos <position in the global log> <type> "
       "<data>\n");
 
+  // Started before the commands, so that the projections follow them as they are written.
+  auto engine = StartProjections(store, uri);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "bank_demo: cannot start the projections: %s\n",
+                 engine.status().ToString().c_str());
+    return 1;
+  }
+
   Bank bank(store, BankOptions{.snapshot_every = kSnapshotEvery});
   Report report(store);
   OpenAccounts(bank, report, ids);
@@ -310,13 +322,15 @@ int Run(int argc, char** argv) {
   ConcurrentDeposits(bank, report, ids);
   Snapshots(bank, report, store, ids);
   Closing(bank, report, ids);
+  ShowReadSide(bank, report, store, **engine,
+               ReadSideIds{.ada = ids.ada, .overdraft = std::to_string(base + 4)});
   Summary(bank, report, store, ids);
 
   if (report.unexpected() > 0) {
     std::printf("\n%d unexpected outcome(s); see UNEXPECTED above.\n", report.unexpected());
     return 1;
   }
-  std::printf("\nAll done. Run it again to add three more accounts to the same store.\n");
+  std::printf("\nAll done. Run it again to add four more accounts to the same store.\n");
   return 0;
 }
 
