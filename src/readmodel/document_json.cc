@@ -1,5 +1,6 @@
 // The public free functions of triad/document.h.
 #include "triad/document.h"
+#include "triad/event_json.h"
 
 #include <string>
 
@@ -9,7 +10,7 @@ namespace triad {
 
 std::string DocumentMetaToJson(const DocumentMeta& meta) {
   std::string out = "{\"projection\":";
-  internal::readmodel::AppendJsonString(out, meta.projection);
+  triad::AppendJsonString(out, meta.projection);
   out += ",\"position\":";
   out += std::to_string(meta.position);
   out += ",\"sources\":";

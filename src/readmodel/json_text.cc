@@ -1,8 +1,9 @@
 #include "readmodel/json_text.h"
 
+#include "triad/event_json.h"
+
 #include <charconv>
 #include <cstdint>
-#include <cstdio>
 
 namespace triad::internal::readmodel {
 namespace {
@@ -140,45 +141,13 @@ class Reader {
 
 }  // namespace
 
-void AppendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 std::string EncodeSources(const std::map<std::string, StreamVersion, std::less<>>& sources) {
   std::string out = "{";
   bool first = true;
   for (const auto& [stream, version] : sources) {
     if (!first) out.push_back(',');
     first = false;
-    AppendJsonString(out, stream);
+    triad::AppendJsonString(out, stream);
     out.push_back(':');
     out += std::to_string(version);
   }

@@ -1,6 +1,5 @@
 #include "readmodel/names.h"
 
-#include <cstdio>
 #include <string>
 
 namespace triad::internal::readmodel {
@@ -11,22 +10,6 @@ bool IsFieldChar(char c) {
 }
 
 }  // namespace
-
-std::string Quote(std::string_view text) {
-  std::string out = "'";
-  for (size_t i = 0; i < text.size() && i < 60; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (text.size() > 60) out += "...";
-  return out + "'";
-}
 
 Status ValidateFieldPath(std::string_view field) {
   if (field.empty()) return InvalidArgumentError("field path is empty");

@@ -3,6 +3,8 @@
 // SQL text; values never are: they are bound.
 #pragma once
 
+#include "util/quote.h"
+
 #include "triad/document.h"
 #include "triad/status.h"
 
@@ -29,8 +31,5 @@ std::string IndexExpression(std::string_view field, IndexType type);
 
 // The "name@version" part of a storage name "name@version/collection" (all of it without '/').
 std::string_view ProjectionOfStorageName(std::string_view storage_name);
-
-// `text` quoted for an error message: at most 60 bytes, control characters escaped.
-std::string Quote(std::string_view text);
 
 }  // namespace triad::internal::readmodel

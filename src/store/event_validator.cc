@@ -1,10 +1,10 @@
 #include "store/event_validator.h"
 
+#include "util/quote.h"
 #include "util/uuid.h"
 
 #include <simdjson.h>
 
-#include <cstdio>
 #include <string>
 #include <unordered_set>
 
@@ -16,23 +16,6 @@ bool IsAlnum(char c) {
 }
 
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-// A printable rendering of untrusted text for error messages: at most 60 bytes, controls escaped.
-std::string Quote(std::string_view text) {
-  std::string out = "'";
-  for (size_t i = 0; i < text.size() && i < 60; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (text.size() > 60) out += "...";
-  return out + "'";
-}
 
 simdjson::dom::parser& ThreadParser() {
   thread_local simdjson::dom::parser parser;
