@@ -1,5 +1,6 @@
 #include "readmodel/sqlite_read_model.h"
 
+#include "storage/sqlite/connection_pool.h"
 #include "util/status_macros.h"
 
 #include <algorithm>
@@ -166,7 +167,7 @@ class SqliteReadModel final : public ReadModelBackend {
 
   ~SqliteReadModel() override {
     if (!temporary_) return;
-    idle_readers_.clear();
+    readers_.Clear();
     writer_.reset();
     std::error_code ec;
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix, ec);
@@ -324,43 +325,8 @@ class SqliteReadModel final : public ReadModelBackend {
   std::string Describe() const override { return describe_; }
 
  private:
-  // A reader connection checked out of the pool; returned on destruction.
-  class ReaderLease {
-   public:
-    ReaderLease(SqliteReadModel* owner, std::unique_ptr<RmConnection> conn)
-        : owner_(owner), conn_(std::move(conn)) {}
-    ReaderLease(ReaderLease&&) = default;
-    ReaderLease& operator=(ReaderLease&&) = delete;
-    ReaderLease(const ReaderLease&) = delete;
-    ReaderLease& operator=(const ReaderLease&) = delete;
-    ~ReaderLease() {
-      if (conn_) owner_->ReleaseReader(std::move(conn_));
-    }
-    RmConnection* operator->() { return conn_.get(); }
-    RmConnection& operator*() { return *conn_; }
-
-   private:
-    SqliteReadModel* owner_;
-    std::unique_ptr<RmConnection> conn_;
-  };
-
-  Result<ReaderLease> AcquireReader() {
-    {
-      std::lock_guard lock(readers_mu_);
-      if (!idle_readers_.empty()) {
-        auto conn = std::move(idle_readers_.back());
-        idle_readers_.pop_back();
-        return ReaderLease(this, std::move(conn));
-      }
-    }
-    TRIAD_ASSIGN_OR_RETURN(auto conn, RmConnection::Open(path_, reader_flags_));
-    return ReaderLease(this, std::move(conn));
-  }
-
-  void ReleaseReader(std::unique_ptr<RmConnection> conn) {
-    std::lock_guard lock(readers_mu_);
-    if (idle_readers_.size() < kReaderConnections) idle_readers_.push_back(std::move(conn));
-  }
+  using ReaderLease = sqlite::ConnectionPool<RmConnection>::Lease;
+  Result<ReaderLease> AcquireReader() { return readers_.Acquire(); }
 
   std::shared_ptr<const Catalog> Current() {
     std::lock_guard lock(catalog_mu_);
@@ -406,8 +372,8 @@ class SqliteReadModel final : public ReadModelBackend {
   std::mutex catalog_mu_;
   std::shared_ptr<const Catalog> catalog_;  // guarded by catalog_mu_
 
-  std::mutex readers_mu_;
-  std::vector<std::unique_ptr<RmConnection>> idle_readers_;  // guarded by readers_mu_
+  sqlite::ConnectionPool<RmConnection> readers_{
+      kReaderConnections, [this] { return RmConnection::Open(path_, reader_flags_); }};
 };
 
 SqliteReadModelTransaction::~SqliteReadModelTransaction() { Finish(); }

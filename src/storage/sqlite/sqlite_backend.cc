@@ -1,5 +1,6 @@
 #include "storage/sqlite/sqlite_backend.h"
 
+#include "storage/sqlite/connection_pool.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 #include "util/status_macros.h"
@@ -21,6 +22,7 @@ namespace triad::internal {
 namespace {
 
 using sqlite::Connection;
+using sqlite::ConnectionPool;
 using sqlite::ErrorStatus;
 using sqlite::ScopedReset;
 using sqlite::Statement;
@@ -535,43 +537,8 @@ class SqliteBackend final : public Backend {
   std::string Describe() const override { return "sqlite:" + path_; }
 
  private:
-  // A reader connection checked out of the pool; returned on destruction.
-  class ReaderLease {
-   public:
-    ReaderLease(SqliteBackend* owner, std::unique_ptr<Connection> conn)
-        : owner_(owner), conn_(std::move(conn)) {}
-    ReaderLease(ReaderLease&&) = default;
-    ReaderLease& operator=(ReaderLease&&) = delete;
-    ReaderLease(const ReaderLease&) = delete;
-    ~ReaderLease() {
-      if (conn_) owner_->ReleaseReader(std::move(conn_));
-    }
-    Connection* operator->() { return conn_.get(); }
-    Connection& operator*() { return *conn_; }
-
-   private:
-    SqliteBackend* owner_;
-    std::unique_ptr<Connection> conn_;
-  };
-
-  Result<ReaderLease> AcquireReader() {
-    {
-      std::lock_guard lock(readers_mu_);
-      if (!idle_readers_.empty()) {
-        auto conn = std::move(idle_readers_.back());
-        idle_readers_.pop_back();
-        return ReaderLease(this, std::move(conn));
-      }
-    }
-    const int flags = options_.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-    TRIAD_ASSIGN_OR_RETURN(auto conn, Connection::Open(path_, flags));
-    return ReaderLease(this, std::move(conn));
-  }
-
-  void ReleaseReader(std::unique_ptr<Connection> conn) {
-    std::lock_guard lock(readers_mu_);
-    if (idle_readers_.size() < kReaderConnections) idle_readers_.push_back(std::move(conn));
-  }
+  using ReaderLease = ConnectionPool<Connection>::Lease;
+  Result<ReaderLease> AcquireReader() { return readers_.Acquire(); }
 
   // The log query for `o`, bound and ready to step, always in position order.
   Result<Statement*> PrepareLogQuery(Connection& reader, const ReadAllOptions& o) {
@@ -636,8 +603,11 @@ class SqliteBackend final : public Backend {
   std::condition_variable writer_cv_;
   bool writer_busy_ = false;  // guarded by writer_mu_
 
-  std::mutex readers_mu_;
-  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_
+  ConnectionPool<Connection> readers_{kReaderConnections, [this] {
+                                        return Connection::Open(path_, options_.read_only
+                                                                           ? SQLITE_OPEN_READONLY
+                                                                           : SQLITE_OPEN_READWRITE);
+                                      }};
 };
 
 SqliteTransaction::~SqliteTransaction() { backend_.EndWrite(committed_); }
