@@ -1,8 +1,39 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and runs the bank demo on an embedded store.
-#   scripts/run.sh [STORE_PATH]      (default: ./bank-demo.db)
+# The main job: installs what is missing, builds, and starts the Triad server (`triad serve`) on
+# an embedded SQLite store, with the bank example's projections (Lua scripts) loaded.
+#   scripts/run.sh [DATA_PATH] [more `triad serve` flags...]   (default: ./triad-demo.db)
+# The bank demo of the embedded library runs with scripts/demo.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" "$root/build" >/dev/null
-exec "$root/build/examples/bank/bank_demo" "$@"
+data=${1:-./triad-demo.db}
+shift || true
+scripts="$data.scripts"
+mkdir -p "$scripts"
+# The bank projections; a script already there (perhaps deployed over HTTP since) is kept.
+for script in "$root"/examples/bank/projections/*.lua; do
+  [ -e "$scripts/$(basename "$script")" ] || cp "$script" "$scripts/"
+done
+listen=${TRIAD_LISTEN:-127.0.0.1:7700}
+url="http://$listen"
+cat <<EOT
+Triad server on $url (store $data, projections from $scripts). Try, in another terminal:
+
+  curl -s -X POST $url/streams/account-1 -H 'content-type: application/json' \\
+    -d '{"expected_version":"no_stream","events":[{"type":"AccountOpened","data":{"account_id":"1","owner":"ada","branch":"london"}}]}'
+  curl -s -X POST $url/streams/account-1 -H 'content-type: application/json' \\
+    -d '{"expected_version":0,"events":[{"type":"MoneyDeposited","data":{"amount_cents":2500}}]}'
+  curl -s $url/streams/account-1
+  curl -s "$url/collections/accounts/docs/account-1?min_position=2"
+  curl -s "$url/collections/accounts/docs?where=owner:eq:ada"
+  curl -s "$url/collections/branch_totals/docs/london"
+  curl -sN "$url/subscribe?category=account&from_position=1"      # live; Ctrl-C to stop
+  curl -s $url/projections
+  curl -s $url/metrics
+
+Or the CLI: build/tools/cli/triad --url $url projections   (docs/http-api.md, docs/cli.md)
+Stop the server with Ctrl-C (SIGINT/SIGTERM shut it down gracefully).
+
+EOT
+exec "$root/build/tools/cli/triad" serve --data "$data" --scripts "$scripts" --listen "$listen" "$@"

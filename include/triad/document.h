@@ -41,8 +41,8 @@ struct Document {
   DocumentMeta meta;
 };
 
-// The document as served: `body` with `"_meta": {"projection", "position", "sources"}` added as
-// its last member. REQUIRES: `document.body` is a JSON object.
+// The document as served: `body` with `"_meta": {"id", "projection", "position", "sources"}`
+// added as its last member. REQUIRES: `document.body` is a JSON object.
 std::string DocumentToJson(const Document& document);
 
 // `meta` as the JSON object `{"projection":..,"position":..,"sources":{..}}`.

@@ -30,6 +30,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -135,6 +137,37 @@ struct GetOptions : ReadOptions {
   bool fresh = false;
 };
 
+// A batch from a projection that runs outside the engine, in a client written in any language
+// (POST /collections/{collection}/batch): its document writes and its new checkpoint commit in
+// one transaction, so a client that crashes and retries gets the exactly-once effect.
+struct ClientBatch {
+  // The client projection: same name rules as ProjectionDefinition::name; version >= 1.
+  std::string projection;
+  int32_t version = 1;
+  // The collection written. It belongs to this client projection: created on its first batch,
+  // refused when another projection owns it.
+  std::string collection;
+  // Indexes of the collection. Only used when the collection is created; later batches may omit
+  // them but must not declare different ones.
+  std::vector<IndexSpec> indexes;
+  // The checkpoint the client read before this batch (0 for its first). The batch commits only
+  // if the stored checkpoint still equals it.
+  Position expected_checkpoint = 0;
+  // The new checkpoint: the last position the client processed. >= expected_checkpoint and
+  // <= the log's head.
+  Position checkpoint = 0;
+  struct Upsert {
+    std::string id;
+    // A JSON object.
+    std::string body;
+    // `_meta.position`: the last event applied to it; <= checkpoint. 0: the batch's checkpoint.
+    Position position = 0;
+    std::map<std::string, StreamVersion, std::less<>> sources;
+  };
+  std::vector<Upsert> upserts;
+  std::vector<std::string> deletes;
+};
+
 class ProjectionEngine {
  public:
   // Opens the engine over `store` (non-owning; must outlive the engine) and the read-model store
@@ -214,6 +247,17 @@ class ProjectionEngine {
   // Errors: kDeadlineExceeded naming the checkpoint; kFailedPrecondition if it faults meanwhile.
   virtual Result<Position> WaitForCheckpoint(std::string_view name, Position position,
                                              int64_t timeout_us, int32_t version = 0) = 0;
+
+  // Commits a client projection's batch: its upserts, deletes and new checkpoint in one
+  // transaction (promise 5 for projections run by clients). The first batch creates the client
+  // projection, serving at once; its status is then listed like any other (not registered).
+  // Returns the status after the commit.
+  // Errors: kInvalidArgument (names, ids, a body that is not a JSON object, positions out of
+  // range, indexes differing from the collection's, a collection owned by another projection);
+  // kFailedPrecondition when the stored checkpoint differs from expected_checkpoint (nothing is
+  // written; the message names the stored checkpoint, which GetStatus also returns) or when
+  // name@version is registered in this engine (its handler runs here, not in a client).
+  virtual Result<ProjectionStatus> ApplyClientBatch(const ClientBatch& batch) = 0;
 
   // ---- Queries, answered by the serving version of the projection that writes `collection`.
   // Errors: kNotFound (no projection writes the collection),

@@ -6,8 +6,6 @@
 
 namespace triad::internal {
 
-namespace {
-
 bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > 64 || name[0] < 'a' || name[0] > 'z') return false;
   for (char c : name) {
@@ -16,8 +14,6 @@ bool ValidName(std::string_view name) {
   }
   return true;
 }
-
-}  // namespace
 
 Status ValidateDefinition(const ProjectionDefinition& definition) {
   const std::string& name = definition.name;

@@ -93,6 +93,7 @@ class ProjectionEngineImpl final : public ProjectionEngine {
                                     int32_t version) override;
   Result<Position> WaitForCheckpoint(std::string_view name, Position position, int64_t timeout_us,
                                      int32_t version) override;
+  Result<ProjectionStatus> ApplyClientBatch(const ClientBatch& batch) override;
   Result<DocumentRead> Get(std::string_view collection, std::string_view id,
                            const GetOptions& options) override;
   Result<QueryPage> Find(std::string_view collection, const Query& query,
@@ -175,6 +176,10 @@ class ProjectionEngineImpl final : public ProjectionEngine {
   // install stale routes.
   uint64_t route_generation_ = 0;
 };
+
+// True iff `name` is 1-64 characters of [a-z0-9_-] starting with a letter (projection and
+// collection names).
+bool ValidName(std::string_view name);
 
 // Checks a definition. Errors: kInvalidArgument naming the bad field.
 Status ValidateDefinition(const ProjectionDefinition& definition);

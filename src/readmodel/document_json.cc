@@ -35,8 +35,11 @@ std::string DocumentToJson(const Document& document) {
     out.append(body, 0, close);
     if (!empty) out.push_back(',');
   }
-  out += "\"_meta\":";
-  out += DocumentMetaToJson(document.meta);
+  // The id leads `_meta`, so that query answers say which document each one is.
+  out += "\"_meta\":{\"id\":";
+  triad::AppendJsonString(out, document.id);
+  out.push_back(',');
+  out += std::string_view(DocumentMetaToJson(document.meta)).substr(1);
   out.push_back('}');
   return out;
 }

@@ -75,7 +75,8 @@ TEST_F(CliOptionsTest, HelpOnEveryVerb) {
   CliResult root = Cli({"--help"});
   ASSERT_CLI_OK(root);
   EXPECT_THAT(root.out, StartsWith("triad: the command-line tool of the Triad event store."));
-  for (const std::string verb : {"append", "read", "events", "streams", "stats", "check"}) {
+  for (const std::string verb : {"append", "read", "events", "streams", "stats", "check",
+                                 "projections", "projection", "get", "find", "groups"}) {
     EXPECT_THAT(root.out, MatchesRegex("(.|\n)*\n  " + verb + " +[A-Z](.|\n)*")) << verb;
     CliResult help = Cli({verb, "--help"});
     ASSERT_CLI_OK(help);
@@ -144,8 +145,14 @@ TEST_P(CliUsageTest, Exits2WithTheProblemOnStderr) {
 INSTANTIATE_TEST_SUITE_P(
     Args, CliUsageTest,
     ::testing::Values(
-        UsageError{
-            "NoVerb", {}, "a verb is required (append, read, events, streams, stats, check)"},
+        UsageError{"NoVerb",
+                   {},
+                   "a verb is required (append, read, events, streams, stats, check, projections, "
+                   "projection, get, find, groups, serve)"},
+        UsageError{"UrlAndData",
+                   {"--url", "http://127.0.0.1:1", "--data", "x.db", "streams"},
+                   "--url and --data are exclusive"},
+
         UsageError{"UnknownVerb", {"frobnicate", "x"}, "unknown verb 'frobnicate'"},
         UsageError{"UnknownGlobalOption",
                    {"--bogus", "stats"},

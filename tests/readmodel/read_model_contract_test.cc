@@ -427,17 +427,17 @@ TEST_P(ReadModelContract, DocumentToJsonIsExact) {
   EXPECT_EQ(
       DocumentToJson(Document{
           .id = "a", .body = "{}", .meta = {.projection = "p@1", .position = 5, .sources = {}}}),
-      R"({"_meta":{"projection":"p@1","position":5,"sources":{}}})");
+      R"({"_meta":{"id":"a","projection":"p@1","position":5,"sources":{}}})");
   EXPECT_EQ(
       DocumentToJson(Document{
           .id = "a", .body = " { } ", .meta = {.projection = "p@1", .position = 0, .sources = {}}}),
-      R"( { "_meta":{"projection":"p@1","position":0,"sources":{}}})");
-  EXPECT_EQ(DocumentToJson(Document{.id = "a",
+      R"( { "_meta":{"id":"a","projection":"p@1","position":0,"sources":{}}})");
+  EXPECT_EQ(DocumentToJson(Document{.id = "a\"b",
                                     .body = R"({"a":{"b":[1,{"c":"}"}]}})",
                                     .meta = {.projection = "acc@2",
                                              .position = 42,
                                              .sources = {{"account-1", 3}, {"q\"x\\y\n", 0}}}}),
-            R"({"a":{"b":[1,{"c":"}"}]},"_meta":{"projection":"acc@2","position":42,)"
+            R"({"a":{"b":[1,{"c":"}"}]},"_meta":{"id":"a\"b","projection":"acc@2","position":42,)"
             R"("sources":{"account-1":3,"q\"x\\y\n":0}}})");
   EXPECT_EQ(DocumentMetaToJson({.projection = "p@1", .position = 1, .sources = {{"\x01", 2}}}),
             R"({"projection":"p@1","position":1,"sources":{"\u0001":2}})");

@@ -18,6 +18,10 @@
 namespace triad::cli {
 namespace {
 
+constexpr const char* kVerbList =
+    "append, read, events, streams, stats, check, projections, projection, get, find, groups, "
+    "serve";
+
 constexpr const char* kUsageHint = "run 'triad --help' or 'triad VERB --help' for usage";
 
 constexpr const char* kRootFooter =
@@ -25,7 +29,11 @@ constexpr const char* kRootFooter =
     "NDJSON for scripts (one event envelope per line).\n"
     "Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 conflict (wrong expected version),\n"
     "4 not found.\n"
-    "Environment: TRIAD_DATA names the store when --data is absent; NO_COLOR disables styling.\n"
+    "--url URL (or $TRIAD_URL) talks to a server (`triad serve`) instead of opening a store;\n"
+    "stats and check need --data, trigger and --wait need --url.\n"
+    "Environment: TRIAD_DATA names the store when --data is absent, TRIAD_URL the server when\n"
+    "--url and --data are absent, TRIAD_TOKEN the bearer token when --token is absent; NO_COLOR\n"
+    "disables styling.\n"
     "Full reference: docs/cli.md";
 
 // Reports a CLI11 parse outcome: help and --version go to stdout with exit 0, errors to stderr
@@ -38,13 +46,12 @@ int ReportParseError(const CLI::App& app, const CLI::ParseError& e, CliIo& io) {
   if (app.get_subcommands().empty()) {
     const auto extras = app.remaining();
     if (!extras.empty() && !extras.front().starts_with("-")) {
-      io.err << "triad: unknown verb '" << extras.front()
-             << "' (verbs: append, read, events, streams, stats, check); " << kUsageHint << '\n';
+      io.err << "triad: unknown verb '" << extras.front() << "' (verbs: " << kVerbList << "); "
+             << kUsageHint << '\n';
       return kExitUsage;
     }
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && extras.empty()) {
-      io.err << "triad: a verb is required (append, read, events, streams, stats, check); "
-             << kUsageHint << '\n';
+      io.err << "triad: a verb is required (" << kVerbList << "); " << kUsageHint << '\n';
       return kExitUsage;
     }
   }
@@ -71,6 +78,16 @@ int RunOrThrow(int argc, const char* const* argv, CliIo& io) {
         return value.empty() ? std::string("the store path is empty") : std::string();
       })
       ->option_text("PATH|URI");
+  app.add_option("--url", ctx.global.url,
+                 "The server to talk to instead of a store, e.g. http://127.0.0.1:7700 (default: "
+                 "$TRIAD_URL unless --data is given); exclusive with --data")
+      ->check([](const std::string& value) {
+        return value.empty() ? std::string("the server URL is empty") : std::string();
+      })
+      ->option_text("URL");
+  app.add_option("--token", ctx.global.token,
+                 "With --url: the bearer token to send (default: $TRIAD_TOKEN)")
+      ->option_text("TOKEN");
   app.add_flag("--json", ctx.global.json,
                "Machine-readable output: NDJSON, one JSON value per line");
 
@@ -81,6 +98,12 @@ int RunOrThrow(int argc, const char* const* argv, CliIo& io) {
   commands.push_back(NewStreamsCommand());
   commands.push_back(NewStatsCommand());
   commands.push_back(NewCheckCommand());
+  commands.push_back(NewProjectionsCommand());
+  commands.push_back(NewProjectionCommand());
+  commands.push_back(NewGetCommand());
+  commands.push_back(NewFindCommand());
+  commands.push_back(NewGroupsCommand());
+  commands.push_back(NewServeCommand());
   std::vector<CLI::App*> verbs;
   for (auto& command : commands) verbs.push_back(command->Register(app));
 
@@ -90,6 +113,10 @@ int RunOrThrow(int argc, const char* const* argv, CliIo& io) {
     return ReportParseError(app, e, io);
   }
 
+  if (const Status options = ctx.CheckGlobalOptions(); !options.ok()) {
+    io.err << "triad: " << options.message() << "; " << kUsageHint << '\n';
+    return kExitUsage;
+  }
   for (size_t i = 0; i < commands.size(); ++i) {
     if (!verbs[i]->parsed()) continue;
     const Status status = commands[i]->Execute(ctx);

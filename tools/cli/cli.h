@@ -28,6 +28,9 @@ struct CliIo {
   bool stdin_is_tty = false;
   // Whether stdout is a terminal: tables get a bold header then (unless NO_COLOR is set).
   bool stdout_is_tty = false;
+  // Whether stderr is a terminal: long waits (`projection reset --wait`) draw a progress bar
+  // there only then.
+  bool stderr_is_tty = false;
   // Looks up an environment variable (TRIAD_DATA, NO_COLOR); nullptr when unset. Tests replace
   // it to run without touching the process environment. Default: std::getenv.
   std::function<const char*(const char*)> getenv = [](const char* name) {

@@ -1,5 +1,8 @@
 #include "cli/context.h"
 
+#include "cli/client/embedded_client.h"
+#include "cli/client/remote_client.h"
+
 namespace triad::cli {
 
 bool Context::color() const {
@@ -11,27 +14,45 @@ bool Context::stop_requested() const {
   return io.stop_requested != nullptr && io.stop_requested->load(std::memory_order_relaxed);
 }
 
+std::string Context::Env(const char* name) const {
+  const char* value = io.getenv ? io.getenv(name) : nullptr;
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+std::string Context::ServerUrl() const {
+  if (!global.url.empty()) return global.url;
+  // An explicit --data names the store, whatever the environment says about a server.
+  if (!global.data.empty()) return "";
+  return Env(kUrlEnvVar);
+}
+
 std::string Context::StoreUri() const {
   if (!global.data.empty()) return global.data;
-  const char* env = io.getenv ? io.getenv(kStoreEnvVar) : nullptr;
-  if (env != nullptr && *env != '\0') return env;
+  std::string env = Env(kStoreEnvVar);
+  if (!env.empty()) return env;
   return kDefaultStorePath;
 }
 
-Result<std::unique_ptr<EventStore>> OpenStore(const Context& ctx, const Options& options) {
-  auto store = EventStore::Open(options, ctx.StoreUri());
-  if (!store.ok() && store.status().code() == StatusCode::kNotFound) {
-    return Status(StatusCode::kNotFound, store.status().message() +
-                                             " (`triad append` creates it; --data PATH or $" +
-                                             kStoreEnvVar + " names another)");
+Status Context::CheckGlobalOptions() const {
+  if (!global.url.empty() && !global.data.empty()) {
+    return InvalidArgumentError(
+        "--url and --data are exclusive: --url URL talks to a server, --data PATH opens a store "
+        "in this process; give one");
   }
-  return store;
+  return Status::OK();
 }
 
-Result<std::unique_ptr<EventStore>> OpenExistingStore(const Context& ctx) {
-  Options options;
-  options.create_if_missing = false;
-  return OpenStore(ctx, options);
+Result<Client*> Context::client() {
+  if (opened_client != nullptr) return opened_client.get();
+  if (Status ok = CheckGlobalOptions(); !ok.ok()) return ok;
+  const std::string url = ServerUrl();
+  if (!url.empty()) {
+    std::string token = global.token.empty() ? Env(kTokenEnvVar) : global.token;
+    opened_client = std::make_unique<RemoteClient>(url, std::move(token));
+  } else {
+    opened_client = std::make_unique<EmbeddedClient>(StoreUri(), kStoreEnvVar);
+  }
+  return opened_client.get();
 }
 
 }  // namespace triad::cli

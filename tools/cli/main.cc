@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   triad::cli::CliIo io{.in = std::cin, .out = std::cout, .err = std::cerr};
   io.stdin_is_tty = isatty(STDIN_FILENO) == 1;
   io.stdout_is_tty = isatty(STDOUT_FILENO) == 1;
+  io.stderr_is_tty = isatty(STDERR_FILENO) == 1;
   io.stop_requested = &g_stop;
   return triad::cli::Run(argc, argv, io);
 }

@@ -50,7 +50,7 @@ class AppendCommand final : public Command {
         "Append one event (TYPE and JSON data from the command line) or several (NDJSON on "
         "stdin, one {\"id\"?, \"type\", \"data\"?, \"metadata\"?} per line, when TYPE is '-' or "
         "is absent and stdin is not a terminal) to STREAM, all or nothing. Creates the store if "
-        "it does not exist. Prints the versions and positions written."));
+        "it does not exist (embedded). Prints the versions and positions written."));
     return app;
   }
 
@@ -84,9 +84,9 @@ class AppendCommand final : public Command {
     // Ctrl-C in `producer | triad append S -` also stops the producer, whose output may end
     // early but cleanly; appending that prefix would store a batch nobody meant to write.
     if (ctx.stop_requested()) return CancelledError("interrupted; nothing was appended");
-    auto store = OpenForAppend(ctx, *expected, events);
-    if (!store.ok()) return store.status();
-    auto result = (*store)->Append(stream_, *expected, events);
+    auto client = ctx.client();
+    if (!client.ok()) return client.status();
+    auto result = (*client)->Append(stream_, *expected, events);
     if (!result.ok()) return result.status();
     if (ctx.global.json) {
       ctx.io.out << AppendResultToJson(stream_, *result) << '\n';
@@ -97,25 +97,6 @@ class AppendCommand final : public Command {
   }
 
  private:
-  // Opens the store, creating it only if the append would succeed: a refused append must not
-  // leave a new empty store behind. When the store is missing, the append is first tried on a
-  // throwaway in-memory store, which applies the same rules (and a new store has no streams, so
-  // the expected-version check comes out the same).
-  Result<std::unique_ptr<EventStore>> OpenForAppend(const Context& ctx, ExpectedVersion expected,
-                                                    const std::vector<NewEvent>& events) {
-    Options options;
-    options.create_if_missing = false;
-    auto store = OpenStore(ctx, options);
-    if (store.ok() || store.status().code() != StatusCode::kNotFound) return store;
-    auto scratch = EventStore::Open(Options{}, "memory:");
-    if (!scratch.ok()) return scratch.status();
-    if (auto trial = (*scratch)->Append(stream_, expected, events); !trial.ok()) {
-      return trial.status();
-    }
-    options.create_if_missing = true;
-    return OpenStore(ctx, options);
-  }
-
   std::string stream_;
   std::string type_;
   std::optional<std::string> data_;

@@ -17,15 +17,16 @@ class CheckCommand final : public Command {
         "Read the whole log and verify that positions are dense from 1, each stream's versions "
         "are dense from 0, stream summaries match their events, every data and metadata is a "
         "JSON object, and the storage engine's own integrity check passes. Prints the report; "
-        "exits 1 if any problem was found. O(events)."));
+        "exits 1 if any problem was found. O(events). Embedded stores only (--data)."));
     return app;
   }
 
   Status Execute(Context& ctx) override {
-    auto store = OpenExistingStore(ctx);
-    if (!store.ok()) return store.status();
-    auto report = (*store)->Check();
-    if (!report.ok()) return report.status();
+    auto client = ctx.client();
+    if (!client.ok()) return client.status();
+    auto answer = (*client)->Check();
+    if (!answer.ok()) return answer.status();
+    const CheckReport* report = &answer->report;
 
     const auto problems = static_cast<int64_t>(report->problems.size());
     const std::string counts = CountOf(report->events_checked, "event") + " in " +
@@ -33,7 +34,7 @@ class CheckCommand final : public Command {
                                std::to_string(report->head_position);
     if (ctx.global.json) {
       const nlohmann::ordered_json json = {
-          {"store", (*store)->Describe()},
+          {"store", answer->store},
           {"ok", report->ok()},
           {"head_position", report->head_position},
           {"events_checked", report->events_checked},
@@ -42,9 +43,9 @@ class CheckCommand final : public Command {
       };
       ctx.io.out << json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     } else if (report->ok()) {
-      ctx.io.out << "ok: " << (*store)->Describe() << ": " << counts << '\n';
+      ctx.io.out << "ok: " << answer->store << ": " << counts << '\n';
     } else {
-      ctx.io.out << CountOf(problems, "problem") << " in " << (*store)->Describe() << " (" << counts
+      ctx.io.out << CountOf(problems, "problem") << " in " << answer->store << " (" << counts
                  << "):\n";
       for (const std::string& problem : report->problems) ctx.io.out << "  " << problem << '\n';
     }

@@ -35,6 +35,9 @@ std::string VerbFooter(std::string_view details) {
          "Global options (before or after the verb):\n"
          "  --data PATH|URI   the store: a file path, sqlite:PATH or memory: (default: "
          "$TRIAD_DATA, else ./triad.db)\n"
+         "  --url URL         talk to a server instead (default: $TRIAD_URL); exclusive with "
+         "--data\n"
+         "  --token TOKEN     with --url: the bearer token (default: $TRIAD_TOKEN)\n"
          "  --json            machine-readable output: NDJSON, one JSON value per line\n"
          "Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 conflict, 4 not found.\n"
          "Full reference: docs/cli.md";

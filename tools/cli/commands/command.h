@@ -37,6 +37,13 @@ std::unique_ptr<Command> NewEventsCommand();
 std::unique_ptr<Command> NewStreamsCommand();
 std::unique_ptr<Command> NewStatsCommand();
 std::unique_ptr<Command> NewCheckCommand();
+std::unique_ptr<Command> NewProjectionsCommand();
+std::unique_ptr<Command> NewProjectionCommand();
+std::unique_ptr<Command> NewGetCommand();
+std::unique_ptr<Command> NewFindCommand();
+std::unique_ptr<Command> NewGroupsCommand();
+// `triad serve`: runs the HTTP server (commands/serve.cc, written with the server).
+std::unique_ptr<Command> NewServeCommand();
 
 // The help footer of a verb: `details` (what the verb does, at length), then the global options
 // and exit codes, which a verb's own option list does not show.

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,6 @@ namespace {
 
 // Events fetched per call; bounds memory while reading a long log.
 constexpr int64_t kPageSize = 1000;
-// How long one wait for new events may block before the stop flag is looked at again: the
-// worst-case delay between SIGINT and a clean exit.
-constexpr int64_t kStopCheckMicros = 100'000;
-// How often a follower looks for commits made by other processes (Options::
-// external_poll_interval_us): the worst-case latency of `--follow` for appends by other
-// processes. Cheap (one indexed max() query).
-constexpr int64_t kFollowPollMicros = 100'000;
 
 class EventsCommand final : public Command {
  public:
@@ -58,73 +52,65 @@ class EventsCommand final : public Command {
         "whose type is one of --type and whose stream's category is one of --category. With "
         "--follow, keep printing new events as they are committed (by this or any other "
         "process) until interrupted (SIGINT/SIGTERM: exit 0), --limit events were printed, or "
-        "--follow-timeout passes."));
+        "--follow-timeout passes. Over --url, following uses the server's GET /subscribe "
+        "(Server-Sent Events)."));
     return app;
   }
 
   Status Execute(Context& ctx) override {
-    Clock& clock = *RealClock();
-    // Capped at about 30 years so that the microsecond count cannot overflow.
-    const int64_t deadline =
-        follow_timeout_seconds_
-            ? clock.NowMicros() +
-                  static_cast<int64_t>(std::llround(std::min(*follow_timeout_seconds_, 1e9) * 1e6))
-            : std::numeric_limits<int64_t>::max();
-    Options options;
-    options.create_if_missing = false;
-    options.external_poll_interval_us = kFollowPollMicros;
-    auto opened = OpenStore(ctx, options);
-    if (!opened.ok()) return opened.status();
-    EventStore& store = **opened;
-
+    auto client = ctx.client();
+    if (!client.ok()) return client.status();
     EventPrinter printer(ctx, EventPrinter::Layout::kLog);
     ReadAllOptions read;
     read.from_position = std::max<Position>(1, from_position_);
     read.types = types_;
     read.categories = categories_;
-    while (!limit_ || printer.count() < *limit_) {
-      // Interrupting a follower is how it normally ends; interrupting a plain read cuts its
-      // output short, which a script must be able to tell.
-      if (ctx.stop_requested()) {
-        if (!follow_) return CancelledError("interrupted");
-        break;
-      }
-      const int64_t want = limit_ ? std::min(kPageSize, *limit_ - printer.count()) : kPageSize;
-      read.limit = static_cast<size_t>(want);
-      // The head before the read: once a read comes back short, every matching event up to it
-      // has been printed (positions are dense and commit-ordered), so the next wait is for a
-      // position beyond it. Waiting for read.from_position instead would spin while filtered-out
-      // events sit between the two.
-      auto head = store.HeadPosition();
-      if (!head.ok()) return head.status();
-      auto events = store.ReadAll(read);
-      if (!events.ok()) return events.status();
-      printer.Print(*events);
-      if (!events->empty()) read.from_position = events->back().position + 1;
-      if (static_cast<int64_t>(events->size()) == want) continue;
-      if (!follow_) break;
-      auto arrived =
-          WaitForCommit(ctx, store, clock, std::max(*head, read.from_position - 1) + 1, deadline);
-      if (!arrived.ok()) return arrived.status();
-      if (!*arrived) break;
-    }
+    Status status =
+        follow_ ? Follow(ctx, **client, read, printer) : ReadExisting(ctx, **client, read, printer);
+    if (!status.ok()) return status;
     printer.Finish();
     return Status::OK();
   }
 
  private:
-  // Waits until the log reaches `position`. Returns false when the deadline passes or a stop is
-  // requested first.
-  static Result<bool> WaitForCommit(const Context& ctx, EventStore& store, Clock& clock,
-                                    Position position, int64_t deadline) {
-    while (!ctx.stop_requested()) {
-      const int64_t now = clock.NowMicros();
-      if (now >= deadline) return false;
-      auto head = store.WaitForPosition(position, std::min(kStopCheckMicros, deadline - now));
-      if (head.ok()) return true;
-      if (head.status().code() != StatusCode::kDeadlineExceeded) return head.status();
+  // Prints the matching events up to the end of the log, page by page.
+  Status ReadExisting(const Context& ctx, Client& client, ReadAllOptions read,
+                      EventPrinter& printer) const {
+    while (!limit_ || printer.count() < *limit_) {
+      // Interrupting a plain read cuts its output short, which a script must be able to tell.
+      if (ctx.stop_requested()) return CancelledError("interrupted");
+      const int64_t want = limit_ ? std::min(kPageSize, *limit_ - printer.count()) : kPageSize;
+      read.limit = static_cast<size_t>(want);
+      auto page = client.ReadLog(read);
+      if (!page.ok()) return page.status();
+      printer.Print(page->events);
+      if (static_cast<int64_t>(page->events.size()) < want) break;
+      read.from_position = page->events.back().position + 1;
     }
-    return false;
+    return Status::OK();
+  }
+
+  // Prints the matching events, then new ones as they are committed, until interrupted (how a
+  // follower normally ends: exit 0), --limit or --follow-timeout.
+  Status Follow(const Context& ctx, Client& client, const ReadAllOptions& read,
+                EventPrinter& printer) const {
+    Clock& clock = *RealClock();
+    FollowControl control;
+    // Capped at about 30 years so that the microsecond count cannot overflow.
+    if (follow_timeout_seconds_) {
+      control.deadline_us =
+          clock.NowMicros() +
+          static_cast<int64_t>(std::llround(std::min(*follow_timeout_seconds_, 1e9) * 1e6));
+    }
+    control.stop_requested = [&ctx] { return ctx.stop_requested(); };
+    if (limit_ && *limit_ <= 0) return Status::OK();
+    return client.Follow(read, control, [&](std::span<const RecordedEvent> events) {
+      if (limit_ && static_cast<int64_t>(events.size()) > *limit_ - printer.count()) {
+        events = events.first(static_cast<size_t>(*limit_ - printer.count()));
+      }
+      printer.Print(events);
+      return !limit_ || printer.count() < *limit_;
+    });
   }
 
   Position from_position_ = 1;

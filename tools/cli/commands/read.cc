@@ -34,8 +34,8 @@ class ReadCommand final : public Command {
   }
 
   Status Execute(Context& ctx) override {
-    auto store = OpenExistingStore(ctx);
-    if (!store.ok()) return store.status();
+    auto client = ctx.client();
+    if (!client.ok()) return client.status();
 
     EventPrinter printer(ctx, EventPrinter::Layout::kStream);
     ReadStreamOptions read;
@@ -45,7 +45,7 @@ class ReadCommand final : public Command {
       if (ctx.stop_requested()) return CancelledError("interrupted");
       const int64_t want = limit_ ? std::min(kPageSize, *limit_ - printer.count()) : kPageSize;
       read.limit = static_cast<size_t>(want);
-      auto events = (*store)->ReadStream(stream_, read);
+      auto events = (*client)->ReadStream(stream_, read);
       if (!events.ok()) return events.status();
       printer.Print(*events);
       if (static_cast<int64_t>(events->size()) < want) break;

@@ -19,18 +19,20 @@ class StatsCommand final : public Command {
     app->footer(VerbFooter(
         "Print the store's description, its head position (the last committed position), the "
         "number of events, streams and snapshots, and the bytes it uses on disk (database file "
-        "plus write-ahead log; 0 for memory:)."));
+        "plus write-ahead log; 0 for memory:). Embedded stores only (--data): over --url, the "
+        "server's GET /metrics has its counters."));
     return app;
   }
 
   Status Execute(Context& ctx) override {
-    auto store = OpenExistingStore(ctx);
-    if (!store.ok()) return store.status();
-    auto stats = (*store)->Stats();
-    if (!stats.ok()) return stats.status();
+    auto client = ctx.client();
+    if (!client.ok()) return client.status();
+    auto answer = (*client)->Stats();
+    if (!answer.ok()) return answer.status();
+    const BackendStats* stats = &answer->stats;
 
     const std::vector<std::pair<std::string, std::string>> fields = {
-        {"store", (*store)->Describe()},
+        {"store", answer->store},
         {"head_position", std::to_string(stats->head_position)},
         {"events", std::to_string(stats->event_count)},
         {"streams", std::to_string(stats->stream_count)},
@@ -39,9 +41,12 @@ class StatsCommand final : public Command {
     };
     if (ctx.global.json) {
       const nlohmann::ordered_json json = {
-          {"store", (*store)->Describe()},      {"head_position", stats->head_position},
-          {"events", stats->event_count},       {"streams", stats->stream_count},
-          {"snapshots", stats->snapshot_count}, {"bytes", stats->storage_bytes},
+          {"store", answer->store},
+          {"head_position", stats->head_position},
+          {"events", stats->event_count},
+          {"streams", stats->stream_count},
+          {"snapshots", stats->snapshot_count},
+          {"bytes", stats->storage_bytes},
       };
       ctx.io.out << json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
       return Status::OK();

@@ -37,8 +37,8 @@ class StreamsCommand final : public Command {
   }
 
   Status Execute(Context& ctx) override {
-    auto store = OpenExistingStore(ctx);
-    if (!store.ok()) return store.status();
+    auto client = ctx.client();
+    if (!client.ok()) return client.status();
 
     TableWriter table(ctx.io.out,
                       {{"STREAM"},
@@ -57,7 +57,7 @@ class StreamsCommand final : public Command {
       if (ctx.stop_requested()) return CancelledError("interrupted");
       const int64_t want = limit_ ? std::min(kPageSize, *limit_ - printed) : kPageSize;
       list.limit = static_cast<size_t>(want);
-      auto streams = (*store)->ListStreams(list);
+      auto streams = (*client)->ListStreams(list);
       if (!streams.ok()) return streams.status();
       if (ctx.global.json) {
         for (const StreamInfo& info : *streams) ctx.io.out << StreamInfoToJson(info) << '\n';

@@ -1,0 +1,390 @@
+#include "server/http_server.h"
+
+// GCC 12 reports Asio's coroutine frame allocator as a mismatched new/delete pair (a known false
+// positive: awaitable_frame_base defines both operators as a pair).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "server/metrics.h"
+#include "server/request_log.h"
+#include "server/request_target.h"
+#include "server/sse_session.h"
+#include "server/worker_pool.h"
+
+namespace triad::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using ErrorCode = boost::system::error_code;
+using SteadyClock = std::chrono::steady_clock;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::array<std::string_view, 4> kMethods = {"GET", "POST", "PUT", "DELETE"};
+
+HttpResponse RunHandler(const Handler& handler, HttpRequest& request) {
+  try {
+    return handler(request);
+  } catch (const std::exception& e) {
+    return ErrorResponse(500, "internal", std::string("handler failed: ") + e.what());
+  } catch (...) {
+    return ErrorResponse(500, "internal", "handler failed with an unknown exception");
+  }
+}
+
+http::response<http::string_body> ToBeast(HttpResponse&& response, const std::string& request_id,
+                                          unsigned version, bool keep_alive) {
+  http::response<http::string_body> out;
+  out.version(version);
+  out.result(static_cast<unsigned>(response.status));
+  out.set(http::field::content_type, response.content_type);
+  out.set("x-request-id", request_id);
+  for (const auto& [name, value] : response.headers) out.set(name, value);
+  out.body() = std::move(response.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(const Router& router_in, ServerContext& context_in, const Authenticator& auth_in,
+       HttpServerOptions options_in)
+      : router(router_in),
+        context(context_in),
+        auth(auth_in),
+        options(std::move(options_in)),
+        pool(static_cast<size_t>(options.worker_threads)),
+        hub(context.store, context.limits.max_sse_clients),
+        acceptor(ioc),
+        work(asio::make_work_guard(ioc)) {
+    std::random_device random;
+    char prefix[16];
+    std::snprintf(prefix, sizeof prefix, "r-%06x-", random() & 0xffffffU);
+    id_prefix = prefix;
+  }
+
+  const Router& router;
+  ServerContext& context;
+  const Authenticator& auth;
+  HttpServerOptions options;
+  // Declared before `ioc` so that they outlive it: destroying the io_context destroys the
+  // suspended coroutines, whose frames still refer to the pool and the hub.
+  WorkerPool pool;
+  SseHub hub;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::vector<std::thread> io_threads;
+  std::string id_prefix;
+  std::atomic<uint64_t> next_request{1};
+  std::atomic<bool> shutting_down{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<int64_t> in_flight{0};
+
+  std::string NextRequestId() {
+    char suffix[20];
+    std::snprintf(suffix, sizeof suffix, "%llx",
+                  static_cast<unsigned long long>(next_request.fetch_add(1)));
+    return id_prefix + suffix;
+  }
+
+  asio::awaitable<void> Accept() {
+    while (true) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kUseTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        continue;  // e.g. EMFILE: keep serving the open connections
+      }
+      ErrorCode ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      asio::co_spawn(socket.get_executor(), Session(std::move(socket)), asio::detached);
+    }
+  }
+
+  // Writes `response`, then closes the connection without a reset: the client may still be
+  // sending a body we refused, and closing with unread bytes would make the kernel send RST
+  // before the client reads our answer.
+  asio::awaitable<void> AnswerAndClose(beast::tcp_stream& stream, HttpResponse response,
+                                       const std::string& request_id, std::string_view route,
+                                       std::string_view method, std::string_view path,
+                                       SteadyClock::time_point start) {
+    const int status = response.status;
+    auto message = ToBeast(std::move(response), request_id, 11, false);
+    stream.expires_after(std::chrono::seconds(5));
+    co_await http::async_write(stream, message, kUseTuple);
+    Record(route, status, method, path, request_id, start);
+    ErrorCode ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 16 * 1024> sink;
+    size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(1));
+    while (drained < 64 * 1024 * 1024) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kUseTuple);
+      if (ec) break;
+      drained += n;
+    }
+    stream.close();
+  }
+
+  void Record(std::string_view route, int status, std::string_view method, std::string_view path,
+              const std::string& request_id, SteadyClock::time_point start) {
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start).count();
+    if (context.metrics != nullptr) {
+      context.metrics->RecordRequest(route, status, static_cast<double>(micros) / 1e6);
+    }
+    LogRequest({.request_id = request_id,
+                .method = method,
+                .path = path,
+                .route = route,
+                .status = status,
+                .duration_us = micros});
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    while (true) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<uint32_t>(context.limits.max_header_bytes));
+      parser.body_limit(context.limits.max_body_bytes);
+      stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
+      auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      const auto start = SteadyClock::now();
+      const std::string request_id = NextRequestId();
+      if (read_ec == http::error::body_limit) {
+        nlohmann::json details = {{"limit", context.limits.max_body_bytes}};
+        co_await AnswerAndClose(
+            stream,
+            ErrorResponse(413, "body_too_large",
+                          "the request body exceeds limits.max_body_bytes (" +
+                              std::to_string(context.limits.max_body_bytes) + " bytes)",
+                          &details),
+            request_id, "unmatched", "?", "?", start);
+        co_return;
+      }
+      if (read_ec == http::error::header_limit) {
+        nlohmann::json details = {{"limit", context.limits.max_header_bytes}};
+        co_await AnswerAndClose(
+            stream,
+            ErrorResponse(431, "headers_too_large",
+                          "the request headers exceed limits.max_header_bytes (" +
+                              std::to_string(context.limits.max_header_bytes) + " bytes)",
+                          &details),
+            request_id, "unmatched", "?", "?", start);
+        co_return;
+      }
+      if (read_ec) {
+        // A parse error with bytes read is a malformed request worth answering; a closed, reset
+        // or idle connection is not.
+        if (parser.got_some() &&
+            read_ec.category() == ErrorCode(http::error::end_of_stream).category() &&
+            read_ec != http::error::end_of_stream && read_ec != http::error::partial_message) {
+          co_await AnswerAndClose(stream,
+                                  ErrorResponse(400, "invalid_argument",
+                                                "malformed HTTP request: " + read_ec.message()),
+                                  request_id, "unmatched", "?", "?", start);
+        }
+        co_return;
+      }
+      in_flight.fetch_add(1);
+      struct InFlight {
+        std::atomic<int64_t>& count;
+        ~InFlight() { count.fetch_sub(1); }
+      } in_flight_guard{in_flight};
+
+      auto& message = parser.get();
+      const bool keep_alive = message.keep_alive() && !shutting_down.load();
+      HttpRequest request;
+      request.method = std::string(message.method_string());
+      request.request_id = request_id;
+      std::string route_name = "unmatched";
+      auto respond = [&](HttpResponse response) -> asio::awaitable<bool> {
+        const int status = response.status;
+        auto out = ToBeast(std::move(response), request_id, message.version(), keep_alive);
+        stream.expires_after(std::chrono::milliseconds(options.sse.write_timeout_ms));
+        auto [write_ec, written] = co_await http::async_write(stream, out, kUseTuple);
+        stream.expires_never();
+        Record(route_name, status, request.method, request.path, request_id, start);
+        co_return !write_ec && keep_alive;
+      };
+
+      if (shutting_down.load()) {
+        co_await respond(ErrorResponse(503, "shutting_down", "the server is shutting down"));
+        break;
+      }
+      auto target = DecodeTarget(message.target());
+      if (!target.ok()) {
+        request.path = std::string(message.target().substr(0, 200));
+        if (!co_await respond(ErrorFromStatus(target.status()))) break;
+        continue;
+      }
+      request.path = std::move(target->path);
+      request.query = std::move(target->query);
+      for (const auto& field : message) {
+        std::string name(field.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        request.headers.emplace_back(std::move(name), std::string(field.value()));
+      }
+      request.body = std::move(message.body());
+      request.role = auth.RoleOf(request.Header("authorization"));
+
+      bool path_known = false;
+      auto match = router.Match(request.method, request.path, &path_known);
+      if (!match) {
+        HttpResponse response;
+        if (path_known) {
+          nlohmann::json allowed = nlohmann::json::array();
+          std::string allow_header;
+          for (std::string_view method : kMethods) {
+            if (!router.Match(method, request.path, nullptr)) continue;
+            allowed.push_back(method);
+            if (!allow_header.empty()) allow_header += ", ";
+            allow_header += method;
+          }
+          nlohmann::json details = {{"allowed", allowed}};
+          response = ErrorResponse(
+              405, "method_not_allowed",
+              "method " + request.method + " is not allowed on " + request.path, &details);
+          response.headers.emplace_back("allow", std::move(allow_header));
+        } else {
+          response = ErrorResponse(404, "not_found", "no route for " + request.path);
+        }
+        if (!co_await respond(std::move(response))) break;
+        continue;
+      }
+      route_name = match->route->name;
+      request.path_params = std::move(match->path_params);
+      if (request.role < match->route->min_role) {
+        HttpResponse response;
+        if (request.role == Role::kNone) {
+          response = ErrorResponse(401, "unauthorized",
+                                   "this route needs a bearer token (Authorization: Bearer "
+                                   "TOKEN) with role " +
+                                       std::string(RoleName(match->route->min_role)));
+        } else {
+          nlohmann::json details = {{"required_role", RoleName(match->route->min_role)},
+                                    {"role", RoleName(request.role)}};
+          response =
+              ErrorResponse(403, "forbidden",
+                            "route " + route_name + " needs role " +
+                                std::string(RoleName(match->route->min_role)) +
+                                ", the token has role " + std::string(RoleName(request.role)),
+                            &details);
+        }
+        if (!co_await respond(std::move(response))) break;
+        continue;
+      }
+      if (match->route->streaming) {
+        auto refused = co_await ServeSubscription(stream, request, context, hub, pool, options.sse);
+        if (refused) {
+          co_await respond(std::move(*refused));
+        } else {
+          Record(route_name, 200, request.method, request.path, request_id, start);
+        }
+        co_return;
+      }
+      const Handler* handler = match->handler;
+      HttpResponse response =
+          co_await pool.Run([handler, &request] { return RunHandler(*handler, request); });
+      if (!co_await respond(std::move(response))) break;
+    }
+    ErrorCode ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.close();
+  }
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Stop(0); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Router& router, ServerContext& context,
+                                                      const Authenticator& auth,
+                                                      HttpServerOptions options) {
+  if (options.io_threads < 1 || options.worker_threads < 1) {
+    return InvalidArgumentError("io_threads and worker_threads must be at least 1 (got " +
+                                std::to_string(options.io_threads) + " and " +
+                                std::to_string(options.worker_threads) + ")");
+  }
+  if (context.store == nullptr) return InvalidArgumentError("the server needs a store");
+  ErrorCode ec;
+  std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    return InvalidArgumentError("listen host '" + options.host + "' is not an IP address");
+  }
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  auto impl = std::make_unique<Impl>(router, context, auth, options);
+  tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return UnavailableError("cannot listen on " + where + ": " + ec.message());
+  Impl* raw = impl.get();
+  asio::co_spawn(impl->ioc, raw->Accept(), asio::detached);
+  for (int i = 0; i < options.io_threads; ++i) {
+    impl->io_threads.emplace_back([raw] { raw->ioc.run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+uint16_t HttpServer::port() const {
+  ErrorCode ec;
+  auto endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? impl_->options.port : endpoint.port();
+}
+
+void HttpServer::BeginShutdown() {
+  if (impl_->shutting_down.exchange(true)) return;
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
+    ErrorCode ignored;
+    impl->acceptor.close(ignored);
+  });
+  impl_->hub.Shutdown();
+}
+
+void HttpServer::Stop(int64_t timeout_ms) {
+  BeginShutdown();
+  if (impl_->stopped.exchange(true)) return;
+  // Poll rather than wait on a condition: in_flight changes on io threads in many places, and
+  // the wait is at most shutdown_timeout_ms once per process.
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+  while (impl_->in_flight.load() > 0 && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& thread : impl_->io_threads) thread.join();
+  impl_->pool.Join();
+}
+
+int64_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace triad::server

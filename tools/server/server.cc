@@ -1,0 +1,183 @@
+#include "server/server.h"
+
+#include "triad/consumer_groups.h"
+
+#include "server/auth.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/request_log.h"
+#include "server/routes/health_routes.h"
+#include "server/routes/stream_routes.h"
+#include "server/scripted_projections.h"
+#include "server/server_context.h"
+
+#if __has_include("server/routes/group_routes.h")
+#include "server/routes/group_routes.h"
+#define TRIAD_SERVER_HAS_GROUP_ROUTES 1
+#endif
+#if __has_include("server/routes/projection_routes.h")
+#include "server/routes/projection_routes.h"
+#define TRIAD_SERVER_HAS_PROJECTION_ROUTES 1
+#endif
+#if __has_include("server/routes/document_routes.h")
+#include "server/routes/document_routes.h"
+#define TRIAD_SERVER_HAS_DOCUMENT_ROUTES 1
+#endif
+#if __has_include("server/routes/ping_route.h")
+#include "server/routes/ping_route.h"
+#define TRIAD_SERVER_HAS_PING_ROUTE 1
+#endif
+
+#include <utility>
+
+namespace triad::server {
+
+// Declared in destruction order's reverse: the transport goes first, the store last.
+struct Server::Parts {
+  ServerConfig config;
+  Metrics metrics;
+  Authenticator auth{{}};
+  std::unique_ptr<EventStore> store;
+  std::unique_ptr<ProjectionEngine> engine;
+  std::unique_ptr<ConsumerGroups> groups;
+  std::unique_ptr<ScriptedProjections> scripts;
+  ServerContext context;
+  Router router;
+  std::unique_ptr<HttpServer> http;
+  std::string host;
+};
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Server::~Server() {
+  RequestStop();
+  Wait().IgnoreError();
+}
+
+Result<std::unique_ptr<Server>> Server::Start(ServerConfig config, ServerHooks hooks) {
+  auto format = ParseLogFormat(config.log_format);
+  if (!format.ok()) return format.status();
+  Status logging = ConfigureLogging(config.log_level, *format);
+  if (!logging.ok()) return logging;
+  auto listen = ParseListen(config.listen);
+  if (!listen.ok()) return listen.status();
+  Status auth_ok = CheckAuthConfig(config.tokens, listen->first);
+  if (!auth_ok.ok()) return auth_ok;
+
+  auto parts = std::make_unique<Parts>();
+  parts->config = config;
+  parts->host = listen->first;
+  parts->auth = Authenticator(config.tokens);
+
+  Options store_options;
+  store_options.create_if_missing = true;
+  auto store = EventStore::Open(store_options, config.data);
+  if (!store.ok()) return store.status().Annotate("opening the store '" + config.data + "'");
+  parts->store = std::move(*store);
+
+  auto engine = ProjectionEngine::Open(parts->store.get(), EngineOptions{});
+  if (!engine.ok()) return engine.status().Annotate("opening the projection engine");
+  parts->engine = std::move(*engine);
+
+  auto groups = ConsumerGroups::Open(parts->store.get(), ConsumerGroupsOptions{});
+  if (!groups.ok()) return groups.status().Annotate("opening the consumer groups");
+  parts->groups = std::move(*groups);
+
+  if (hooks.register_projections) {
+    Status registered = hooks.register_projections(*parts->engine);
+    if (!registered.ok()) return registered.Annotate("registering the application's projections");
+  }
+  parts->scripts =
+      std::make_unique<ScriptedProjections>(parts->engine.get(), config.scripts_dir, LuaLimits{});
+  Status scripts = parts->scripts->LoadDirectory();
+  if (!scripts.ok()) return scripts.Annotate("loading the scripts in '" + config.scripts_dir + "'");
+
+  parts->context = ServerContext{.store = parts->store.get(),
+                                 .engine = parts->engine.get(),
+                                 .groups = parts->groups.get(),
+                                 .scripts = parts->scripts.get(),
+                                 .metrics = &parts->metrics,
+                                 .clock = nullptr,
+                                 .limits = config.limits};
+  Router& router = parts->router;
+  RegisterHealthRoutes(router, parts->context);
+  RegisterStreamRoutes(router, parts->context);
+#ifdef TRIAD_SERVER_HAS_PING_ROUTE
+  RegisterPingRoute(router);
+#endif
+#ifdef TRIAD_SERVER_HAS_PROJECTION_ROUTES
+  RegisterProjectionRoutes(router, parts->context);
+#endif
+#ifdef TRIAD_SERVER_HAS_DOCUMENT_ROUTES
+  RegisterDocumentRoutes(router, parts->context);
+#endif
+#ifdef TRIAD_SERVER_HAS_GROUP_ROUTES
+  RegisterGroupRoutes(router, parts->context);
+#endif
+
+  Status started = parts->engine->Start();
+  if (!started.ok()) return started.Annotate("starting the projection engine");
+
+  HttpServerOptions http_options{.host = listen->first,
+                                 .port = listen->second,
+                                 .io_threads = config.io_threads,
+                                 .worker_threads = config.worker_threads,
+                                 .idle_timeout_ms = config.idle_timeout_ms,
+                                 .sse = config.sse};
+  auto http = HttpServer::Start(parts->router, parts->context, parts->auth, http_options);
+  if (!http.ok()) {
+    parts->engine->Stop();
+    return http.status();
+  }
+  parts->http = std::move(*http);
+  LogEvent("info", "listening",
+           {{"url", "http://" + parts->host + ":" + std::to_string(parts->http->port())},
+            {"store", parts->store->Describe()},
+            {"scripts_dir", config.scripts_dir},
+            {"auth", parts->auth.enabled() ? "tokens" : "none (loopback only)"},
+            {"io_threads", std::to_string(config.io_threads)},
+            {"worker_threads", std::to_string(config.worker_threads)}});
+  return std::unique_ptr<Server>(new Server(std::move(parts)));
+}
+
+uint16_t Server::port() const { return parts_->http->port(); }
+
+std::string Server::url() const {
+  const bool v6 = parts_->host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + parts_->host + "]" : parts_->host) + ":" + std::to_string(port());
+}
+
+const Router& Server::router() const { return parts_->router; }
+EventStore* Server::store() const { return parts_->store.get(); }
+const ServerConfig& Server::config() const { return parts_->config; }
+
+void Server::RequestStop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_requested_ = true;
+  }
+  stop_requested_cv_.notify_all();
+}
+
+Status Server::Wait() {
+  std::unique_lock lock(mutex_);
+  stop_requested_cv_.wait(lock, [this] { return stop_requested_; });
+  if (stopped_) return Status::OK();
+  stopped_ = true;
+  lock.unlock();
+  LogEvent("info", "shutting down",
+           {{"in_flight", std::to_string(parts_->http->in_flight())},
+            {"timeout_ms", std::to_string(parts_->config.shutdown_timeout_ms)}});
+  parts_->http->Stop(parts_->config.shutdown_timeout_ms);
+  parts_->engine->Stop();
+  // Closing in reverse order of opening; the store flushes as it closes.
+  parts_->http.reset();
+  parts_->scripts.reset();
+  parts_->groups.reset();
+  parts_->engine.reset();
+  parts_->store.reset();
+  LogEvent("info", "stopped");
+  return Status::OK();
+}
+
+}  // namespace triad::server

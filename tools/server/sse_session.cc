@@ -1,0 +1,288 @@
+#include "server/sse_session.h"
+
+// GCC 12 reports Asio's coroutine frame allocator as a mismatched new/delete pair (a known false
+// positive: awaitable_frame_base defines both operators as a pair).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "triad/event_json.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <charconv>
+#include <chrono>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/metrics.h"
+#include "server/request_log.h"
+
+namespace triad::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using Clock = std::chrono::steady_clock;
+using ErrorCode = boost::system::error_code;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+// What one subscriber shares with the hub's wake-up and with its peer-close detector.
+struct SubscriberState {
+  explicit SubscriberState(const asio::any_io_executor& executor) : timer(executor) {}
+  asio::steady_timer timer;
+  // Set by a commit; cleared before each read so that a commit during the read skips the wait.
+  std::atomic<bool> notified{false};
+  // Set when the client closed its side (detected by a pending one-byte read).
+  std::atomic<bool> peer_closed{false};
+  char probe = 0;
+};
+
+struct Batch {
+  Status status;
+  Position head = 0;
+  std::vector<RecordedEvent> events;
+};
+
+void AppendFrame(std::string& out, const RecordedEvent& event) {
+  out += "id: ";
+  out += std::to_string(event.position);
+  out += "\nevent: event\ndata: ";
+  out += EventToJson(event);
+  out += "\n\n";
+}
+
+std::string DisconnectFrame(const nlohmann::json& data) {
+  return "event: disconnect\ndata: " + data.dump() + "\n\n";
+}
+
+// GCC 12 miscompiles braced JSON initializers inside co_await expressions; build them here.
+nlohmann::json ReasonOf(std::string_view reason, Position position) {
+  nlohmann::json out;
+  out["reason"] = reason;
+  out["position"] = position;
+  return out;
+}
+
+Result<Position> ParseLastEventId(std::string_view text) {
+  Position value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
+    return InvalidArgumentError("Last-Event-ID '" + std::string(text.substr(0, 40)) +
+                                "' is not a position (an integer >= 0)");
+  }
+  return value;
+}
+
+}  // namespace
+
+SseHub::SseHub(EventStore* store, size_t max_subscribers)
+    : store_(store), max_subscribers_(max_subscribers) {
+  listener_id_ = store_->AddCommitListener([this](Position) { WakeAll(); });
+}
+
+SseHub::~SseHub() { store_->RemoveCommitListener(listener_id_); }
+
+std::optional<uint64_t> SseHub::Add(std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  if (wakers_.size() >= max_subscribers_) return std::nullopt;
+  const uint64_t id = next_id_++;
+  wakers_.emplace(id, std::move(wake));
+  return id;
+}
+
+void SseHub::Remove(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  wakers_.erase(id);
+}
+
+void SseHub::Shutdown() {
+  shutting_down_.store(true);
+  WakeAll();
+}
+
+size_t SseHub::size() const {
+  std::lock_guard lock(mutex_);
+  return wakers_.size();
+}
+
+void SseHub::WakeAll() {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, wake] : wakers_) wake();
+}
+
+asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream& stream,
+                                                               const HttpRequest& request,
+                                                               ServerContext& context, SseHub& hub,
+                                                               WorkerPool& pool,
+                                                               const SseOptions& options) {
+  EventStore* store = context.store;
+  ReadAllOptions filter;
+  for (std::string_view type : request.QueryAll("type")) filter.types.emplace_back(type);
+  for (std::string_view category : request.QueryAll("category")) {
+    filter.categories.emplace_back(category);
+  }
+  filter.limit = std::max<size_t>(options.batch_events, 1);
+  auto from_position =
+      QueryInt(request, "from_position", 0, std::numeric_limits<int64_t>::max() - 1);
+  if (!from_position.ok()) co_return ErrorFromStatus(from_position.status());
+  std::optional<Position> last_event_id;
+  if (auto header = request.Header("last-event-id")) {
+    auto parsed = ParseLastEventId(*header);
+    if (!parsed.ok()) co_return ErrorFromStatus(parsed.status());
+    last_event_id = *parsed;
+  }
+
+  // The cursor: the position of the last event sent (or skipped by the filters).
+  Position cursor = 0;
+  if (last_event_id) {
+    cursor = *last_event_id;
+  } else if (*from_position) {
+    cursor = std::max<Position>(**from_position, 1) - 1;
+  } else {
+    auto head = co_await pool.Run([store] { return store->HeadPosition(); });
+    if (!head.ok()) co_return ErrorFromStatus(head.status());
+    cursor = *head;
+  }
+
+  auto state = std::make_shared<SubscriberState>(co_await asio::this_coro::executor);
+  std::weak_ptr<SubscriberState> weak = state;
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  auto id = hub.Add([weak, executor] {
+    auto locked = weak.lock();
+    if (!locked || locked->notified.exchange(true)) return;
+    asio::post(executor, [locked] { locked->timer.cancel(); });
+  });
+  if (!id) {
+    nlohmann::json details;
+    details["limit"] = context.limits.max_sse_clients;
+    co_return ErrorResponse(503, "too_many_subscribers",
+                            "the server already has " +
+                                std::to_string(context.limits.max_sse_clients) +
+                                " subscribers (limits.max_sse_clients)",
+                            &details);
+  }
+  if (context.metrics != nullptr) context.metrics->AddSseSubscriber();
+  struct Leave {
+    SseHub& hub;
+    uint64_t id;
+    Metrics* metrics;
+    ~Leave() {
+      hub.Remove(id);
+      if (metrics != nullptr) metrics->RemoveSseSubscriber();
+    }
+  } leave{hub, *id, context.metrics};
+
+  const auto write_timeout = std::chrono::milliseconds(options.write_timeout_ms);
+  auto write = [&stream, write_timeout](const std::string& bytes) -> asio::awaitable<bool> {
+    stream.expires_after(write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(bytes), kUseTuple);
+    stream.expires_never();
+    co_return !ec;
+  };
+
+  std::string head_text =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+      "Connection: close\r\nx-request-id: " +
+      request.request_id + "\r\n\r\n";
+  if (!co_await write(head_text)) co_return std::nullopt;
+
+  // The client sends nothing after its request; a completed read means it went away.
+  stream.socket().async_read_some(asio::buffer(&state->probe, 1), [state](ErrorCode, size_t) {
+    state->peer_closed.store(true);
+    state->timer.cancel();
+  });
+
+  auto last_write = Clock::now();
+  bool caught_up_once = false;
+  std::string disconnect_reason = "client_closed";
+  while (true) {
+    if (state->peer_closed.load()) break;
+    if (hub.shutting_down()) {
+      const std::string frame = DisconnectFrame(ReasonOf("shutting_down", cursor));
+      co_await write(frame);
+      disconnect_reason = "shutting_down";
+      break;
+    }
+    state->notified.store(false);
+    filter.from_position = cursor + 1;
+    Batch batch = co_await pool.Run([store, &filter] {
+      Batch out;
+      auto head = store->HeadPosition();
+      if (!head.ok()) {
+        out.status = head.status();
+        return out;
+      }
+      out.head = *head;
+      auto events = store->ReadAll(filter);
+      if (!events.ok()) {
+        out.status = events.status();
+        return out;
+      }
+      out.events = std::move(*events);
+      return out;
+    });
+    if (!batch.status.ok()) {
+      nlohmann::json reason = ReasonOf("error", cursor);
+      reason["message"] = batch.status.ToString();
+      const std::string frame = DisconnectFrame(reason);
+      co_await write(frame);
+      disconnect_reason = "error";
+      break;
+    }
+    if (caught_up_once && batch.head - cursor > options.max_lag_events) {
+      const std::string frame = DisconnectFrame(ReasonOf("lagging", cursor));
+      co_await write(frame);
+      disconnect_reason = "lagging";
+      break;
+    }
+    if (!batch.events.empty()) {
+      std::string frames;
+      for (const RecordedEvent& event : batch.events) AppendFrame(frames, event);
+      if (!co_await write(frames)) {
+        disconnect_reason = "write_failed";
+        break;
+      }
+      cursor = batch.events.back().position;
+      last_write = Clock::now();
+    }
+    if (batch.events.size() >= filter.limit) continue;  // more to read now
+    // The log was read to its end as of `batch.head` (read before the scan): events the filters
+    // skipped up to there need not be scanned again.
+    cursor = std::max(cursor, batch.head);
+    caught_up_once = true;
+    if (state->notified.load()) continue;
+    const auto heartbeat_at = last_write + std::chrono::milliseconds(options.heartbeat_ms);
+    const auto poll_at = Clock::now() + std::chrono::milliseconds(options.poll_interval_ms);
+    state->timer.expires_at(std::min(heartbeat_at, poll_at));
+    co_await state->timer.async_wait(kUseTuple);
+    if (Clock::now() >= heartbeat_at && !state->peer_closed.load()) {
+      const std::string heartbeat = ": heartbeat\n\n";
+      if (!co_await write(heartbeat)) {
+        disconnect_reason = "write_failed";
+        break;
+      }
+      last_write = Clock::now();
+    }
+  }
+  LogEvent("info", "subscriber closed",
+           {{"request_id", request.request_id},
+            {"reason", disconnect_reason},
+            {"position", std::to_string(cursor)}});
+  ErrorCode ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream.close();
+  co_return std::nullopt;
+}
+
+}  // namespace triad::server
