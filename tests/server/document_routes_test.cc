@@ -176,8 +176,9 @@ TEST_F(DocumentRoutesTest, ClientBatchCommitsDocumentsWithItsCheckpoint) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(BodyOf(r), json::parse(R"({"projection":"loyalty","version":1,"checkpoint":2,
                                       "upserts":2,"deletes":0})"));
-  EXPECT_EQ(BodyOf(Call({.path = "/collections/tiers/docs/acct-1"})),
-            json::parse(R"({"document":{"tier":"gold","_meta":{"id":"acct-1","projection":"loyalty@1",
+  EXPECT_EQ(
+      BodyOf(Call({.path = "/collections/tiers/docs/acct-1"})),
+      json::parse(R"({"document":{"tier":"gold","_meta":{"id":"acct-1","projection":"loyalty@1",
                 "position":1,"sources":{"acct-1":0}}},"as_of":2})"));
   EXPECT_EQ(BodyOf(Call({.path = "/collections/tiers/docs",
                          .query = {{"where", "tier:eq:silver"}, {"count", "true"}}})),

@@ -6,13 +6,13 @@
 // thread (the table is not changed again).
 #pragma once
 
-#include "server/http_types.h"
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "server/http_types.h"
 
 namespace triad::server {
 

@@ -2,9 +2,9 @@
 #include "cli/commands/command.h"
 #include "cli/option_checks.h"
 #include "cli/table.h"
-#include "triad/query_text.h"
 
 #include "triad/document.h"
+#include "triad/query_text.h"
 
 #include <nlohmann/json.hpp>
 

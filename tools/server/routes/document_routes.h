@@ -4,7 +4,6 @@
 //   POST /collections/{collection}/batch      write  (a client projection's batch)
 #pragma once
 
-
 #include "server/http_types.h"
 #include "server/router.h"
 #include "server/server_context.h"
