@@ -18,5 +18,9 @@ function(triad_test name)
   target_link_libraries(${name} PRIVATE triad_testing ${ARG_LIBS} GTest::gtest GTest::gmock
                                         GTest::gtest_main)
   triad_target_defaults(${name})
+  # Most of a test's compile time goes to gtest, gmock and nlohmann/json: parse them once.
+  if(TARGET triad_test_pch)
+    target_precompile_headers(${name} REUSE_FROM triad_test_pch)
+  endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
 endfunction()

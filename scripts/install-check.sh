@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the library from BUILD_DIR into a temporary prefix and builds a tiny program against
 # it with find_package(triad), as an application embedding Triad would.
+#   scripts/install-check.sh [BUILD_DIR] [cmake args for the program, e.g. sanitizer flags]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$root/build"}
+shift || true
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
@@ -47,6 +49,6 @@ int main(int, char** argv) {
   return 0;
 }
 CXX
-cmake -S "$tmp/app" -B "$tmp/app/build" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake -S "$tmp/app" -B "$tmp/app/build" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" "$@" >/dev/null
 cmake --build "$tmp/app/build" >/dev/null
 "$tmp/app/build/embed" "$tmp/app/store.db"

@@ -17,29 +17,29 @@ step "standing checks"
 scripts/check-source.sh
 
 # Everything is built once, with the tests, under the sanitizers, where the suite checks the most;
-# that build also serves clang-tidy (its compile_commands.json) and the benchmark smoke runs. A
-# library-only optimized build then serves the install check. This keeps CI within its time
-# budget on two cores.
+# that build also serves clang-tidy (its compile_commands.json), the benchmark smoke runs and the
+# install check. This keeps CI within its time budget on two cores.
 if [ -z "${TRIAD_SKIP_SANITIZERS:-}" ]; then
   build=build-asan
+  sanitize=address,undefined
   step "build (ASan + UBSan: library, server, CLI, examples, benchmarks, tests)"
   # -g1: line tables are enough for sanitizer reports and compile much faster than full -g.
   scripts/build.sh "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-    -DTRIAD_SANITIZE=address,undefined
+    -DTRIAD_SANITIZE="$sanitize"
+  consumer_flags=(-DCMAKE_CXX_FLAGS="-fsanitize=$sanitize" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=$sanitize")
 else
   build=build
   step "build (RelWithDebInfo: library, server, CLI, examples, benchmarks, tests)"
   scripts/build.sh "$build" -DTRIAD_BUILD_TESTS=ON
+  consumer_flags=()
 fi
-step "clang-tidy"
+step "clang-tidy (src/ and examples/; scripts/tidy.sh BUILD --all adds tools/)"
 scripts/tidy.sh "$build"
 step "tests (and the benchmark smoke runs)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$build" -j "$jobs" --output-on-failure --timeout 900
 
-step "install check (optimized library-only build)"
-scripts/build.sh build-install -DTRIAD_BUILD_TESTS=OFF -DTRIAD_BUILD_CLI=OFF \
-  -DTRIAD_BUILD_EXAMPLES=OFF -DTRIAD_BUILD_BENCHMARKS=OFF
-scripts/install-check.sh build-install
+step "install check"
+scripts/install-check.sh "$build" "${consumer_flags[@]}"
 
 step "all tests passed"

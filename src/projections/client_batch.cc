@@ -141,12 +141,11 @@ Result<ProjectionStatus> ProjectionEngineImpl::ApplyClientBatch(const ClientBatc
                                   "' was created with other indexes; a batch may omit them but "
                                   "not change them");
     }
-    const std::string projection_key = key;
     for (const ClientBatch::Upsert& upsert : batch.upserts) {
       Document document{.id = upsert.id,
                         .body = upsert.body,
                         .meta = DocumentMeta{
-                            .projection = projection_key,
+                            .projection = key,
                             .position = upsert.position == 0 ? batch.checkpoint : upsert.position,
                             .sources = upsert.sources}};
       TRIAD_RETURN_IF_ERROR(txn->Put(storage, document));
