@@ -10,10 +10,13 @@ function(triad_target_defaults target)
   endif()
 endfunction()
 
-# triad_test(NAME src1.cc [src2.cc ...] [LIBS lib ...])
-# One GoogleTest executable per test file, registered with CTest test by test.
+# triad_test(NAME src1.cc [src2.cc ...] [LIBS lib ...] [LABELS label ...] [PG_VARIANT])
+# One GoogleTest executable per test file, registered with CTest test by test, with the CTest
+# LABELS given. PG_VARIANT registers every test a second time as pg.<test>, run with
+# TRIAD_TEST_STORE=postgres (the fixture then puts its stores on TRIAD_TEST_POSTGRES) and
+# labelled `postgres`.
 function(triad_test name)
-  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "PG_VARIANT" "" "LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_UNPARSED_ARGUMENTS})
   target_link_libraries(${name} PRIVATE triad_testing ${ARG_LIBS} GTest::gtest GTest::gmock
                                         GTest::gtest_main)
@@ -22,5 +25,14 @@ function(triad_test name)
   if(TARGET triad_test_pch)
     target_precompile_headers(${name} REUSE_FROM triad_test_pch)
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
+  if(ARG_LABELS)
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600 LABELS "${ARG_LABELS}")
+  else()
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
+  endif()
+  if(ARG_PG_VARIANT)
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_PREFIX "pg."
+                         PROPERTIES TIMEOUT 600 ENVIRONMENT "TRIAD_TEST_STORE=postgres"
+                                    LABELS "postgres;${ARG_LABELS}")
+  endif()
 endfunction()

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libsqlite3-dev sqlite3
+  libpq-dev postgresql-15
   libsimdjson-dev nlohmann-json3-dev libcli11-dev
   libboost1.81-dev libspdlog-dev libfmt-dev libssl-dev liblua5.4-dev
   wrk curl

@@ -2,14 +2,23 @@
 # The main job: installs what is missing, builds, and starts the Triad server (`triad serve`) on
 # an embedded SQLite store, with the bank example's projections (Lua scripts) loaded.
 #   scripts/run.sh [DATA_PATH] [more `triad serve` flags...]   (default: ./triad-demo.db)
+#   scripts/run.sh --postgres URL [more flags...]    the same on PostgreSQL (docs/postgres.md),
+#       e.g. --postgres 'postgresql://triad@db.internal/triad?schema=demo'
 # The bank demo of the embedded library runs with scripts/demo.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" "$root/build" >/dev/null
-data=${1:-./triad-demo.db}
-shift || true
-scripts="$data.scripts"
+if [ "${1:-}" = "--postgres" ]; then
+  [ -n "${2:-}" ] || { echo "run.sh: --postgres needs a URL (postgresql://user@host/db)" >&2; exit 2; }
+  data=$2
+  shift 2
+  scripts=./triad-demo.scripts
+else
+  data=${1:-./triad-demo.db}
+  shift || true
+  scripts="$data.scripts"
+fi
 mkdir -p "$scripts"
 # The bank projections; a script already there (perhaps deployed over HTTP since) is kept.
 for script in "$root"/examples/bank/projections/*.lua; do

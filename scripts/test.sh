@@ -35,6 +35,16 @@ else
 fi
 step "clang-tidy (src/ and examples/; scripts/tidy.sh BUILD --all adds tools/)"
 scripts/tidy.sh "$build"
+step "throwaway PostgreSQL cluster (scripts/pg-cluster.sh)"
+# The PostgreSQL variants of the suites run against it; pg_environment_test fails if it is missing.
+pg_dir=$(mktemp -d /tmp/triad-ci-pg.XXXXXX)
+pg_port=$((40000 + RANDOM % 20000))
+trap 'scripts/pg-cluster.sh destroy "$pg_dir/data" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
+chmod 755 "$pg_dir"
+TRIAD_TEST_POSTGRES=$(scripts/pg-cluster.sh start "$pg_dir/data" "$pg_port")
+export TRIAD_TEST_POSTGRES TRIAD_REQUIRE_POSTGRES=1
+echo "PostgreSQL at $TRIAD_TEST_POSTGRES"
+
 step "tests (and the benchmark smoke runs)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$build" -j "$jobs" --output-on-failure --timeout 900

@@ -5,7 +5,8 @@
 // dialect, locking and durability mechanics stay inside each backend, so the same contract suite
 // (tests/conformance/) runs unchanged against every implementation.
 //
-// Write path: the EventStore's single commit path calls BeginWrite(), then for each queued append
+// Write path: the EventStore's single commit path calls BeginWrite(), Prefetch() once with every
+// stream and client-chosen event id of the group, then for each queued append
 // Savepoint() → CurrentVersion()/FindEvent() → Insert() → ReleaseSavepoint() (or
 // RollbackToSavepoint() when that append fails alone), then Commit() once for the whole group.
 //
@@ -60,6 +61,16 @@ class WriteTransaction {
  public:
   virtual ~WriteTransaction() = default;
 
+  // Announces the streams and the client-chosen event ids the coming calls will look up, so that
+  // a backend behind a network can fetch them in one round trip. Optional: the default does
+  // nothing, and lookups of names not announced must still work.
+  virtual Status Prefetch(std::span<const std::string_view> streams,
+                          std::span<const std::string_view> event_ids) {
+    (void)streams;
+    (void)event_ids;
+    return Status::OK();
+  }
+
   // The stream's version as seen by this transaction, including earlier inserts in it;
   // kNoStreamVersion if the stream does not exist. A backend shared by several processes takes
   // whatever lock makes the subsequent Insert() safe.
@@ -71,7 +82,8 @@ class WriteTransaction {
   // Stores `events` in `stream` as versions first_version, first_version+1, ... at the next dense
   // positions, with `recorded_at_us`, and updates the stream's summary. Returns the first
   // position assigned.
-  // REQUIRES: first_version == CurrentVersion(stream) + 1; !events.empty().
+  // REQUIRES: first_version == CurrentVersion(stream) + 1; !events.empty(); `events` stay alive
+  // and unchanged until the transaction ends (a backend may write them only at Commit()).
   // Errors: kAlreadyExists naming the id when an event id is already stored.
   virtual Result<Position> Insert(std::string_view stream, StreamVersion first_version,
                                   std::span<const PreparedEvent> events,
@@ -95,6 +107,22 @@ class Backend {
 
   // Starts the write transaction. Errors: kUnavailable (busy), kFailedPrecondition (read-only).
   virtual Result<std::unique_ptr<WriteTransaction>> BeginWrite() = 0;
+
+  // Whether the backend stays usable after a Commit() that failed with an unknown outcome. When
+  // false (the default: an embedded file may be in an unknown state), the EventStore refuses
+  // every later append until it is reopened. A server-backed store, whose failed commit either
+  // happened or did not and whose next transaction reads everything afresh, returns true: the
+  // client retries with the same event ids and gets the first result (promise 4).
+  virtual bool SurvivesFailedCommit() const { return false; }
+
+  // Calls `on_commit(head)`, from a backend thread, whenever another process commits to the same
+  // store, as soon as the backend hears of it (PostgreSQL: LISTEN/NOTIFY); nullptr stops the
+  // calls (and waits for one in progress). Returns false when the backend has no such channel
+  // (the EventStore then learns of other processes' commits by polling alone).
+  virtual bool WatchExternalCommits(std::function<void(Position head)> on_commit) {
+    (void)on_commit;
+    return false;
+  }
 
   // Events of `stream` as ReadStreamOptions says; empty if the stream does not exist.
   virtual Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,
@@ -136,7 +164,8 @@ class Backend {
   virtual std::string Describe() const = 0;
 };
 
-// Opens the backend that `uri` names: "sqlite:PATH" (or a bare PATH), or "memory:".
+// Opens the backend that `uri` names: "sqlite:PATH" (or a bare PATH), "memory:", or
+// "postgres://user@host/db?schema=NAME" (any libpq URI; docs/postgres.md).
 // Errors: kInvalidArgument for an unknown scheme, kNotFound when the store is missing and
 // options.create_if_missing is false, kUnavailable/kDataLoss from the storage engine.
 Result<std::unique_ptr<Backend>> OpenBackend(const Options& options, std::string_view uri);

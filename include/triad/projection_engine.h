@@ -14,8 +14,12 @@
 // written once. Queries name a collection; the engine routes them to the serving version of the
 // projection that writes it, so a new version builds beside the old one until Promote().
 //
-// One engine per read-model store: two engines on one store do not corrupt it (a checkpoint
-// moves only from the value the batch started from) but waste work.
+// Several engines, in several processes ("nodes"), may share one read-model store (PostgreSQL).
+// Each projection then runs on exactly one of them at a time: a worker runs batches only while
+// its engine holds the projection's lease (ReadModelBackend::TryAcquireLease); the others stand
+// by and take over about EngineOptions::lease_retry_interval_us after the owner goes away.
+// Operator actions work on any node: they change the shared projection record, which the
+// running node re-reads.
 //
 // Thread-safety: every method is safe to call concurrently from any thread.
 #pragma once
@@ -54,6 +58,10 @@ struct EngineOptions {
   int64_t external_poll_interval_us = 200'000;
   // After a storage error, a worker waits this long before retrying. Default: 1 s.
   int64_t retry_backoff_us = 1'000'000;
+  // A worker whose projection runs on another process sharing the read-model store (see
+  // ReadModelBackend::TryAcquireLease) tries to take it over this often, so a projection moves
+  // to another node about this long after its node dies. Default: 1 s.
+  int64_t lease_retry_interval_us = 1'000'000;
 };
 
 enum class ProjectionState {
@@ -82,6 +90,10 @@ struct ProjectionStatus {
   // Registered in this engine (its handler is here); unregistered versions keep serving
   // queries but do not advance.
   bool registered = false;
+  // This engine holds the projection's lease and runs it (registered only). False on a node in
+  // standby: another process sharing the read-model store runs it, and this one takes over when
+  // that process goes away (EngineOptions::lease_retry_interval_us).
+  bool leased = false;
   Position checkpoint = 0;
   Position head_position = 0;
   // head_position - checkpoint.
@@ -200,8 +212,9 @@ class ProjectionEngine {
   // Runs `name` (its newest registered version) on the calling thread until its checkpoint
   // reaches `up_to` (nullopt: the head at the time of the call), ticks excluded. Works whether
   // or not Start() was called; for tests, tools and manual projections.
-  // Errors: kNotFound, kFailedPrecondition (paused, faulted, retired), handler errors under
-  // kStop (the projection is then faulted), storage errors.
+  // Errors: kNotFound, kFailedPrecondition (paused, faulted, retired, or another node sharing
+  // the read-model store holds the projection's lease), handler errors under kStop (the
+  // projection is then faulted), storage errors.
   virtual Result<Position> RunOnce(std::string_view name,
                                    std::optional<Position> up_to = std::nullopt) = 0;
 
@@ -238,7 +251,7 @@ class ProjectionEngine {
   // order) against the current documents, each in its own transaction with the letter's
   // removal. A letter that fails again stays with the new error and attempts + 1.
   // Returns how many succeeded. Errors: kNotFound (no such letter), kFailedPrecondition (the
-  // projection is not registered here).
+  // projection is not registered here, or another node sharing the store runs it).
   virtual Result<int64_t> ReplayDeadLetters(std::string_view name,
                                             std::optional<Position> position = std::nullopt,
                                             int32_t version = 0) = 0;

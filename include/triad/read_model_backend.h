@@ -122,7 +122,9 @@ class ReadModelTransaction {
   // Runs `query` on the collection as this transaction sees it.
   virtual Result<QueryPage> Find(std::string_view storage_name, const Query& query) = 0;
 
-  // The record of `name`@`version`, or nullopt.
+  // The record of `name`@`version`, or nullopt. Read for update: on a store shared by several
+  // processes (PostgreSQL) the record stays locked until the transaction ends, so that its
+  // read-modify-write does not lose another process's concurrent change.
   virtual Result<std::optional<ProjectionRecord>> GetProjection(std::string_view name,
                                                                 int32_t version) = 0;
   // Inserts or replaces the record. At most one version per name may be serving: the caller
@@ -191,11 +193,53 @@ class ReadModelBackend {
 
   // A short description for people, e.g. "sqlite:/var/lib/triad/triad.db.readmodel".
   virtual std::string Describe() const = 0;
+
+  // ---- Projection leases: one writer per projection among the processes sharing a store. ----
+  //
+  // A lease names a projection (its name, not name@version: the versions of one projection,
+  // built side by side and then promoted, stay on one node). The projection engine runs a
+  // projection's batches only while its backend object holds the lease, so that when several
+  // processes ("nodes") open one shared store, each projection runs on exactly one of them.
+  // A lease belongs to this backend object, not to a thread: every engine and thread using the
+  // object shares it. Stores used by one process (SQLite, memory) grant every lease at once.
+  //
+  // The fence: a backend that can lose a lease (PostgreSQL: when its writer session ends) must
+  // re-check its leases when BeginWrite() reopens the connection that commits, before returning
+  // the transaction, so that HoldsLease() called after BeginWrite() is true only if a commit of
+  // that transaction cannot race another holder. Callers check HoldsLease() after BeginWrite()
+  // and roll back when it is false.
+
+  // Tries to make this object the only writer of `projection` among the processes sharing the
+  // store. Returns true when this object holds the lease (also when it already held it: then
+  // without any round trip), false when another one does. Default: true.
+  // Errors: kUnavailable (server unreachable; the lease is not held).
+  // Thread-safety: any thread; may wait while a write transaction is open.
+  virtual Result<bool> TryAcquireLease(std::string_view projection) {
+    static_cast<void>(projection);
+    return true;
+  }
+
+  // Whether this object still holds the lease of `projection`: false once it was released or
+  // lost (the writer connection was reopened and another process had taken the lease meanwhile).
+  // Never touches storage. Default: true.
+  // Thread-safety: any thread, never waits for a transaction.
+  virtual bool HoldsLease(std::string_view projection) {
+    static_cast<void>(projection);
+    return true;
+  }
+
+  // Gives up the lease of `projection` so that another process can take it; nothing when it is
+  // not held (or the connection holding it is already gone). Default: nothing.
+  // Thread-safety: any thread; may wait while a write transaction is open.
+  virtual void ReleaseLease(std::string_view projection) { static_cast<void>(projection); }
 };
 
-// Opens the read-model store `uri` names: "sqlite:PATH" (or a bare PATH), or "memory:" (lives as
-// long as the object). Errors: kInvalidArgument (unknown scheme), kNotFound (missing and
-// !create_if_missing), kDataLoss (not a Triad read-model file, or a newer schema), kUnavailable.
+// Opens the read-model store `uri` names: "sqlite:PATH" (or a bare PATH), "memory:" (lives as
+// long as the object), or "postgres://…" / "postgresql://…" (libpq URI syntax plus `schema`,
+// default "triad": the read model's rm_ tables live in the same schema as the event store, and
+// several processes may open it at once). Errors: kInvalidArgument (unknown scheme, bad URI),
+// kNotFound (missing and !create_if_missing or read_only), kDataLoss (not a Triad read-model
+// file, or a newer schema), kUnavailable (file cannot be locked, server unreachable).
 Result<std::unique_ptr<ReadModelBackend>> OpenReadModelBackend(const ReadModelOptions& options,
                                                                std::string_view uri);
 

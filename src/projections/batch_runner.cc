@@ -13,16 +13,31 @@ namespace triad::internal {
 
 namespace {
 
+// kAborted unless this backend object still holds the lease of `projection` (another node sharing
+// the store took it over): the work must not commit, and the caller goes back to standby.
+Status CheckLease(ReadModelBackend& backend, std::string_view projection) {
+  if (backend.HoldsLease(projection)) return Status::OK();
+  return AbortedError("the lease of projection '" + std::string(projection) +
+                      "' was lost: another node runs it now");
+}
+
 // Lazily opens the batch's one write transaction, so that reads before the first Find (or the
 // final commit) do not hold the backend's single writer.
 class LazyTransaction {
  public:
-  LazyTransaction(ReadModelBackend& backend, BatchContext& context)
-      : backend_(backend), context_(context) {}
+  LazyTransaction(ReadModelBackend& backend, BatchContext& context, std::string_view projection)
+      : backend_(backend), context_(context), projection_(projection) {}
 
   Result<ReadModelTransaction*> Get() {
     if (!txn_) {
-      TRIAD_ASSIGN_OR_RETURN(txn_, backend_.BeginWrite());
+      TRIAD_ASSIGN_OR_RETURN(auto txn, backend_.BeginWrite());
+      // The fence. BeginWrite is where a backend reopens a lost writer connection and re-takes
+      // its leases (dropping those another node took meanwhile), so a lease still held here is
+      // held by the session this transaction commits on; if that session dies before the
+      // commit, the commit fails with it. A lost lease rolls the transaction back (`txn` is
+      // destroyed) before anything is written.
+      TRIAD_RETURN_IF_ERROR(CheckLease(backend_, projection_));
+      txn_ = std::move(txn);
       context_.SetTransaction(txn_.get());
     }
     return txn_.get();
@@ -31,6 +46,7 @@ class LazyTransaction {
  private:
   ReadModelBackend& backend_;
   BatchContext& context_;
+  std::string_view projection_;
   std::unique_ptr<ReadModelTransaction> txn_;
 };
 
@@ -44,6 +60,12 @@ Result<ProjectionRecord> CurrentRecord(ReadModelTransaction& txn, const Projecti
     return AbortedError("the checkpoint of " + key + " moved from " +
                         std::to_string(start.checkpoint) + " to " +
                         std::to_string(stored->checkpoint) + " meanwhile");
+  }
+  // An operator action on another node sharing the store (pause, trigger up to P) changed the
+  // record since the work read it: the caller reloads it and decides again.
+  if (stored->paused != start.paused || stored->faulted != start.faulted ||
+      stored->stop_at != start.stop_at) {
+    return AbortedError("the record of " + key + " was changed meanwhile");
   }
   return std::move(*stored);
 }
@@ -99,7 +121,7 @@ Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
   const size_t limit = std::min(batch, static_cast<size_t>(target - start));
 
   BatchContext context(def, work.storage, env.backend, env.clock);
-  LazyTransaction txn(env.backend, context);
+  LazyTransaction txn(env.backend, context, def.name);
   context.SetTransactionOpener([&txn] { return txn.Get(); });
 
   std::vector<DeadLetter> letters;
@@ -174,6 +196,9 @@ Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
     stored.stop_at = 0;
   }
   TRIAD_RETURN_IF_ERROR(t->PutProjection(stored));
+  // Checked again just before the commit: cheap (no round trip), and it keeps the rule local
+  // ("no commit without the lease") even if a backend could drop a lease mid-transaction.
+  TRIAD_RETURN_IF_ERROR(CheckLease(env.backend, def.name));
   TRIAD_RETURN_IF_ERROR(t->Commit());
   outcome.record = std::move(stored);
   return outcome;
@@ -183,7 +208,7 @@ Result<ProjectionRecord> RunTick(const WorkEnv& env, const WorkTarget& work,
                                  const ProjectionRecord& record, int64_t now_us) {
   const ProjectionDefinition& def = work.definition;
   BatchContext context(def, work.storage, env.backend, env.clock);
-  LazyTransaction txn(env.backend, context);
+  LazyTransaction txn(env.backend, context, def.name);
   context.SetTransactionOpener([&txn] { return txn.Get(); });
   context.BeginCall(nullptr);
   Status status = CallTickHandler(def, now_us, context);
@@ -208,6 +233,9 @@ Result<ProjectionRecord> RunTick(const WorkEnv& env, const WorkTarget& work,
     if (def.error_policy == ErrorPolicy::kStop) stored.faulted = true;
   }
   TRIAD_RETURN_IF_ERROR(t->PutProjection(stored));
+  // Checked again just before the commit: cheap (no round trip), and it keeps the rule local
+  // ("no commit without the lease") even if a backend could drop a lease mid-transaction.
+  TRIAD_RETURN_IF_ERROR(CheckLease(env.backend, def.name));
   TRIAD_RETURN_IF_ERROR(t->Commit());
   return stored;
 }
@@ -222,7 +250,7 @@ Result<bool> ReplayDeadLetter(const WorkEnv& env, const WorkTarget& work, DeadLe
   }
   const EventView event = ViewOf(events.front());
   BatchContext context(def, work.storage, env.backend, env.clock);
-  LazyTransaction txn(env.backend, context);
+  LazyTransaction txn(env.backend, context, def.name);
   context.SetTransactionOpener([&txn] { return txn.Get(); });
   // Loads go through the transaction, so the replay sees the documents it then writes.
   TRIAD_ASSIGN_OR_RETURN(ReadModelTransaction * t, txn.Get());
@@ -234,12 +262,14 @@ Result<bool> ReplayDeadLetter(const WorkEnv& env, const WorkTarget& work, DeadLe
     letter.error = status.message();
     letter.attempts += 1;
     TRIAD_RETURN_IF_ERROR(t->PutDeadLetter(letter));
+    TRIAD_RETURN_IF_ERROR(CheckLease(env.backend, def.name));
     TRIAD_RETURN_IF_ERROR(t->Commit());
     return false;
   }
   context.CommitCall();
   TRIAD_RETURN_IF_ERROR(context.Flush(*t));
   TRIAD_RETURN_IF_ERROR(t->DeleteDeadLetter(letter.projection, letter.version, letter.position));
+  TRIAD_RETURN_IF_ERROR(CheckLease(env.backend, def.name));
   TRIAD_RETURN_IF_ERROR(t->Commit());
   return true;
 }

@@ -6,6 +6,11 @@
 // the work started from, and fails with kAborted otherwise (another engine moved it): the
 // caller reloads the record and tries again.
 //
+// Leases (ReadModelBackend::TryAcquireLease): every function also fails with kAborted, before
+// committing anything, when the backend no longer holds the lease of the projection's name,
+// checked right after BeginWrite() (where a lost connection is reopened and its leases
+// re-taken) and again before the commit. The caller takes the lease before calling.
+//
 // Thread-safety: the caller runs at most one of these at a time per projection version.
 #pragma once
 

@@ -19,6 +19,9 @@ Result<std::unique_ptr<ProjectionEngine>> ProjectionEngine::Open(EventStore* sto
   if (options.retry_backoff_us < 0) {
     return InvalidArgumentError("EngineOptions::retry_backoff_us must be >= 0");
   }
+  if (options.lease_retry_interval_us <= 0) {
+    return InvalidArgumentError("EngineOptions::lease_retry_interval_us must be > 0");
+  }
   std::unique_ptr<ReadModelBackend> owned;
   ReadModelBackend* backend = options.read_model;
   if (backend == nullptr) {
@@ -54,6 +57,20 @@ ProjectionEngineImpl::ProjectionEngineImpl(EventStore& store,
 ProjectionEngineImpl::~ProjectionEngineImpl() {
   store_.RemoveCommitListener(listener_id_);
   Stop();
+  // RunOnce may have taken leases without Start(). (A backend that closes with the engine frees
+  // them anyway; an injected one outlives it.)
+  ReleaseLeases();
+}
+
+void ProjectionEngineImpl::ReleaseLeases() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, rt] : runtimes_) {
+      if (names.empty() || names.back() != key.first) names.push_back(key.first);
+    }
+  }
+  for (const std::string& name : names) backend_.ReleaseLease(name);
 }
 
 void ProjectionEngineImpl::WakeAllLocked() {
@@ -172,16 +189,63 @@ void ProjectionEngineImpl::Stop() {
   }
   cv_.notify_all();
   for (std::thread& t : workers) t.join();
+  // The workers stopped for good: let another node take the projections over now rather than
+  // when this process exits.
+  ReleaseLeases();
   std::lock_guard lock(mu_);
   started_ = false;
   stopping_ = false;
 }
 
+bool ProjectionEngineImpl::HoldLease(ProjectionRuntime& rt) {
+  auto leased = backend_.TryAcquireLease(rt.definition.name);
+  if (!leased.ok() || !*leased) {
+    rt.had_lease = false;
+    std::lock_guard lock(mu_);
+    if (!leased.ok()) rt.storage_error = leased.status().ToString();
+    return false;
+  }
+  // Another node may have changed the record (pause, resume, reset, trigger, promote) while it
+  // ran the projection or while this worker idled: re-read it when the lease is (re)taken and
+  // every external poll interval. Running batches also verify it in their transaction
+  // (batch_runner.h), so this matters for idle and blocked (paused, faulted) workers. A failed
+  // read is retried on the next pass; meanwhile those in-transaction checks keep batches right.
+  const int64_t now = clock_.NowMicros();
+  if (!rt.had_lease || now - rt.record_read_us >= options_.external_poll_interval_us) {
+    Status reloaded;
+    {
+      std::lock_guard run(rt.run_mu);
+      reloaded = ReloadRecord(rt);
+    }
+    std::lock_guard lock(mu_);
+    if (reloaded.ok()) {
+      rt.record_read_us = now;
+      if (!rt.had_lease) rt.storage_error.clear();
+    } else {
+      rt.storage_error = reloaded.ToString();
+    }
+  }
+  rt.had_lease = true;
+  return true;
+}
+
 void ProjectionEngineImpl::WorkerLoop(ProjectionRuntime& rt) {
   const ProjectionDefinition& def = rt.definition;
   const bool ticks = def.tick_interval_us > 0 && def.on_tick;
+  rt.had_lease = false;
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    // Standby: another node runs this projection (or storage failed). Retry every
+    // lease_retry_interval_us, ignoring commit wake-ups (each retry is a round trip), so the
+    // projection moves here about that long after its node dies.
+    lock.unlock();
+    const bool leased = HoldLease(rt);
+    lock.lock();
+    if (!leased) {
+      const int64_t deadline = clock_.NowMicros() + options_.lease_retry_interval_us;
+      while (!stopping_ && clock_.NowMicros() < deadline) clock_.WaitUntil(lock, rt.cv, deadline);
+      continue;
+    }
     const uint64_t seen = wake_seq_;
     const ProjectionRecord& rec = rt.record;
     int64_t now = clock_.NowMicros();
@@ -199,7 +263,7 @@ void ProjectionEngineImpl::WorkerLoop(ProjectionRuntime& rt) {
       if (step.ok()) {
         more = step->more;
       } else if (step.status().code() == StatusCode::kAborted) {
-        more = true;  // the record was reloaded: try again at once
+        more = true;  // the record was reloaded or the lease lost: try again at once
       } else if (step.status().code() != StatusCode::kFailedPrecondition) {
         failure = step.status();
       }
@@ -316,6 +380,8 @@ Status ProjectionEngineImpl::ReloadRecord(ProjectionRuntime& rt) {
                          StoredRecord(rt.definition.name, rt.definition.version));
   {
     std::lock_guard lock(mu_);
+    // Reset by another node: rebuilding from 0 (for status).
+    if (record.checkpoint < rt.record.checkpoint) rt.rebuilding = true;
     rt.record = std::move(record);
   }
   cv_.notify_all();
@@ -330,6 +396,7 @@ Result<Position> ProjectionEngineImpl::RunOnce(std::string_view name,
     rt = NewestRuntime(name);
   }
   if (rt == nullptr) return NotFoundError("no projection '" + std::string(name) + "' registered");
+  TRIAD_RETURN_IF_ERROR(RequireLease(name));
   Position target;
   if (up_to) {
     target = *up_to;
@@ -341,7 +408,10 @@ Result<Position> ProjectionEngineImpl::RunOnce(std::string_view name,
   for (;;) {
     auto step = RunStep(*rt, target);
     if (!step.ok()) {
-      if (step.status().code() == StatusCode::kAborted && ++aborts < 10) continue;
+      if (step.status().code() == StatusCode::kAborted && ++aborts < 10) {
+        TRIAD_RETURN_IF_ERROR(RequireLease(name));  // aborted because the lease was lost?
+        continue;
+      }
       return step.status();
     }
     if (!step->fault.ok()) {
@@ -351,6 +421,14 @@ Result<Position> ProjectionEngineImpl::RunOnce(std::string_view name,
     }
     if (!step->more) return step->checkpoint;
   }
+}
+
+Status ProjectionEngineImpl::RequireLease(std::string_view name) {
+  TRIAD_ASSIGN_OR_RETURN(const bool leased, backend_.TryAcquireLease(name));
+  if (leased) return Status::OK();
+  return FailedPreconditionError("projection '" + std::string(name) +
+                                 "' runs on another node sharing the read-model store " +
+                                 backend_.Describe());
 }
 
 Result<Position> ProjectionEngineImpl::WaitCheckpoint(std::string_view name, int32_t version,

@@ -60,6 +60,12 @@ struct ProjectionRuntime {
   };
   std::deque<RateSample> rate;
   std::thread worker;
+
+  // ---- Worker thread only. ----
+  // The worker held the projection's lease on its last pass (false: standby, or just started).
+  bool had_lease = false;
+  // Clock time the worker last re-read the record from the store.
+  int64_t record_read_us = 0;
 };
 
 // A collection's serving projection version.
@@ -124,6 +130,16 @@ class ProjectionEngineImpl final : public ProjectionEngine {
   // Wakes every worker and waiter. REQUIRES: mu_ held.
   void WakeAllLocked();
   void WorkerLoop(ProjectionRuntime& rt);
+  // The worker's lease step: takes (or keeps) the lease of rt's projection name and, when it was
+  // just taken or rt.record_read_us is older than external_poll_interval_us, re-reads the record
+  // (another node may have changed it). Returns false in standby (another node holds the lease,
+  // or storage failed: then storage_error says why). Worker thread only.
+  bool HoldLease(ProjectionRuntime& rt);
+  // Takes the lease of `name` for work outside the worker (RunOnce, dead-letter replays).
+  // Errors: kFailedPrecondition (another node runs it), storage errors.
+  Status RequireLease(std::string_view name);
+  // Releases the lease of every registered projection name (the workers are stopped).
+  void ReleaseLeases();
   // Runs one batch up to min(head, stop_at, up_to).
   Result<Step> RunStep(ProjectionRuntime& rt, std::optional<Position> up_to);
   Status RunTickNow(ProjectionRuntime& rt, int64_t now_us);

@@ -355,6 +355,8 @@ Result<int64_t> ProjectionEngineImpl::ReplayDeadLetters(std::string_view name,
   if (target.runtime == nullptr) {
     return FailedPreconditionError("projection " + key + " is not registered in this engine");
   }
+  // Replays write the projection's documents: only on the node that runs it.
+  TRIAD_RETURN_IF_ERROR(RequireLease(target.name));
   std::lock_guard run(target.runtime->run_mu);
   TRIAD_ASSIGN_OR_RETURN(auto letters, backend_.ListDeadLetters(target.name, target.version));
   if (position) {

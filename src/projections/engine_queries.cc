@@ -145,6 +145,8 @@ Result<ProjectionStatus> ProjectionEngineImpl::StatusOf(const ProjectionRecord& 
       }
     }
   }
+  // In memory only (no round trip): whether this engine's backend holds the lease now.
+  s.leased = s.registered && backend_.HoldsLease(record.name);
   const bool behind = record.checkpoint < head;
   if (record.retired) {
     s.state = ProjectionState::kRetired;

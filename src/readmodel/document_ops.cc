@@ -2,13 +2,12 @@
 
 #include "util/status_macros.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <string>
 #include <utility>
 
 #include "readmodel/cursor.h"
+#include "readmodel/document_check.h"
 #include "readmodel/json_text.h"
 #include "readmodel/names.h"
 #include "readmodel/query_sql.h"
@@ -21,14 +20,7 @@ using sqlite::ErrorStatus;
 using sqlite::ScopedReset;
 using sqlite::Statement;
 
-constexpr size_t kMaxIdBytes = 512;
-constexpr size_t kMaxLimit = 10000;
 constexpr size_t kQueryStatementCapacity = 256;
-
-simdjson::dom::parser& ThreadParser() {
-  thread_local simdjson::dom::parser parser;
-  return parser;
-}
 
 // Decodes columns first..first+2 (body, position, sources) of `row`.
 Result<Document> RowToDocument(const Statement& row, int first, std::string_view id,
@@ -123,20 +115,7 @@ Result<DocumentRead> ReadDocumentAsOf(Connection& conn, const CollectionInfo& in
 }
 
 Status WriteDocument(Connection& conn, const CollectionInfo& info, const Document& document) {
-  if (document.id.empty() || document.id.size() > kMaxIdBytes) {
-    return InvalidArgumentError("document id " + Quote(document.id) + " must be 1-512 bytes, got " +
-                                std::to_string(document.id.size()));
-  }
-  simdjson::dom::element root;
-  const auto error = ThreadParser().parse(document.body).get(root);
-  if (error != simdjson::SUCCESS) {
-    return InvalidArgumentError("body of document " + Quote(document.id) +
-                                " is not valid JSON: " + simdjson::error_message(error));
-  }
-  if (!root.is_object()) {
-    return InvalidArgumentError("body of document " + Quote(document.id) +
-                                " must be a JSON object");
-  }
+  TRIAD_RETURN_IF_ERROR(ValidateDocument(document));
   const std::string sources =
       document.meta.sources.empty() ? std::string("{}") : EncodeSources(document.meta.sources);
   TRIAD_ASSIGN_OR_RETURN(Statement * stmt, conn.Prepare(info.put_sql));
@@ -163,10 +142,7 @@ Status DeleteDocument(Connection& conn, const CollectionInfo& info, std::string_
 
 Result<QueryPage> ReadPage(RmConnection& conn, const CollectionInfo& info,
                            std::string_view storage_name, const Query& query) {
-  if (query.limit < 1 || query.limit > kMaxLimit) {
-    return InvalidArgumentError("query limit must be 1 to 10000, got " +
-                                std::to_string(query.limit));
-  }
+  TRIAD_RETURN_IF_ERROR(ValidateQueryLimit(query.limit));
   TRIAD_ASSIGN_OR_RETURN(const QueryPlan plan, PlanQuery(info, query));
   TRIAD_ASSIGN_OR_RETURN(const auto statements, PageStatements(info, plan, query.after));
   QueryPage page;

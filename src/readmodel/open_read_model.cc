@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "postgres/pg_read_model.h"
+#include "postgres/pg_uri.h"
 #include "readmodel/sqlite_read_model.h"
 
 namespace triad {
@@ -16,13 +18,16 @@ std::string CollectionStorageName(std::string_view projection_name, int32_t vers
 Result<std::unique_ptr<ReadModelBackend>> OpenReadModelBackend(const ReadModelOptions& options,
                                                                std::string_view uri) {
   if (uri == "memory:" || uri == "memory") return internal::readmodel::OpenMemoryReadModel(options);
+  if (internal::pg::IsPostgresUri(uri)) {
+    return internal::pg::OpenPostgresReadModel(options, uri);
+  }
   std::string_view path = uri;
   if (uri.starts_with("sqlite:")) {
     path = uri.substr(7);
     if (path.starts_with("//")) path = path.substr(2);  // sqlite://PATH
   } else if (uri.find("://") != std::string_view::npos) {
     return InvalidArgumentError("unsupported read-model URI '" + std::string(uri) +
-                                "'; use sqlite:PATH, a file path, or memory:");
+                                "'; use sqlite:PATH, a file path, postgres://…, or memory:");
   }
   if (path.empty()) {
     return InvalidArgumentError("read-model URI '" + std::string(uri) + "' has no path");

@@ -10,6 +10,7 @@
 
 #include "readmodel/cursor.h"
 #include "readmodel/names.h"
+#include "readmodel/utf8_bound.h"
 
 namespace triad::internal::readmodel {
 namespace {
@@ -73,8 +74,79 @@ const char* Comparison(FilterOp op) {
 // quarter of the rows and then prefers reading the whole table in id order over searching the
 // range's index and sorting the matches; an indexed filter should use its index. (Paging through
 // a large range is cheapest with order_by on the range's own field: docs/queries.md.)
-std::string Selective(const std::string& condition) {
-  return "likelihood(" + condition + ", 0.01)";
+std::string Selective(const SqlDialect& dialect, const std::string& condition) {
+  return dialect.mark_selective ? "likelihood(" + condition + ", 0.01)" : condition;
+}
+
+// A string filter for a dialect whose text is valid UTF-8 only: values that are not valid UTF-8
+// become the valid bounds that match the same valid strings (utf8_bound.h), or conditions that
+// match everything with a value or nothing. Returns false when every value is valid and the
+// filter needs no rewriting (prefix filters are always handled here: their successor bound may
+// not be valid even when the prefix is).
+bool PlanUtf8Filter(const SqlDialect& dialect, const Filter& filter, const std::string& expr,
+                    QueryPlan& plan) {
+  bool all_valid = true;
+  for (const FieldValue& value : filter.values) {
+    all_valid = all_valid && IsValidUtf8(std::get<std::string>(value));
+  }
+  if (all_valid && filter.op != FilterOp::kPrefix) return false;
+  const std::string& x = std::get<std::string>(filter.values[0]);
+  const std::optional<std::string> bound = SmallestValidAtLeast(x);
+  switch (filter.op) {
+    case FilterOp::kEq:  // no valid string equals x
+      plan.conditions.push_back("FALSE");
+      break;
+    case FilterOp::kNe:
+      plan.conditions.push_back(expr + " IS NOT NULL");
+      break;
+    case FilterOp::kIn: {
+      std::string cond;
+      for (const FieldValue& value : filter.values) {
+        const auto& s = std::get<std::string>(value);
+        if (!IsValidUtf8(s)) continue;
+        cond += cond.empty() ? expr + " IN (?" : ",?";
+        plan.params.emplace_back(s);
+      }
+      plan.conditions.push_back(cond.empty() ? std::string("FALSE") : cond + ")");
+      break;
+    }
+    case FilterOp::kLt:
+    case FilterOp::kLe:  // v <= x iff v < x for valid v, as v == x is impossible
+      if (bound) {
+        plan.conditions.push_back(Selective(dialect, expr + " < ?"));
+        plan.params.emplace_back(*bound);
+      } else {
+        plan.conditions.push_back(expr + " IS NOT NULL");
+      }
+      break;
+    case FilterOp::kGt:
+    case FilterOp::kGe:
+      if (bound) {
+        plan.conditions.push_back(Selective(dialect, expr + " >= ?"));
+        plan.params.emplace_back(*bound);
+      } else {
+        plan.conditions.push_back("FALSE");
+      }
+      break;
+    case FilterOp::kPrefix: {
+      // v starts with x iff x <= v < successor(x), byte-wise; both bounds made valid.
+      if (!bound) {
+        plan.conditions.push_back("FALSE");
+        break;
+      }
+      plan.params.emplace_back(*bound);
+      std::optional<std::string> upper;
+      if (auto successor = PrefixSuccessor(x)) upper = SmallestValidAtLeast(*successor);
+      if (upper) {
+        plan.conditions.push_back(Selective(dialect, expr + " >= ? AND " + expr + " < ?"));
+        plan.params.emplace_back(std::move(*upper));
+      } else {
+        plan.conditions.push_back(Selective(dialect, expr + " >= ?"));
+      }
+      break;
+    }
+  }
+  return true;
 }
 
 std::string Described(const Filter& filter) {
@@ -83,7 +155,7 @@ std::string Described(const Filter& filter) {
 
 // Adds one filter's condition and parameters to `plan`.
 Status PlanFilter(const CollectionInfo& collection, const Filter& filter, bool allow_scan,
-                  QueryPlan& plan) {
+                  const SqlDialect& dialect, QueryPlan& plan) {
   TRIAD_RETURN_IF_ERROR(ValidateFieldPath(filter.field));
   const size_t n = filter.values.size();
   if (filter.op == FilterOp::kIn ? (n < 1 || n > kMaxInValues) : n != 1) {
@@ -113,7 +185,11 @@ Status PlanFilter(const CollectionInfo& collection, const Filter& filter, bool a
   if (filter.op == FilterOp::kPrefix && type != IndexType::kString) {
     return InvalidArgumentError(Described(filter) + ": prefix applies to string fields only");
   }
-  const std::string expr = IndexExpression(filter.field, type);
+  const std::string expr = dialect.index_expression(filter.field, type);
+  if (dialect.valid_utf8_only && type == IndexType::kString &&
+      PlanUtf8Filter(dialect, filter, expr, plan)) {
+    return Status::OK();
+  }
   switch (filter.op) {
     case FilterOp::kIn: {
       // Placeholders rounded up to a power of two (the last value repeated), so that IN lists
@@ -132,10 +208,10 @@ Status PlanFilter(const CollectionInfo& collection, const Filter& filter, bool a
       const auto& prefix = std::get<std::string>(filter.values[0]);
       plan.params.emplace_back(prefix);
       if (auto successor = PrefixSuccessor(prefix)) {
-        plan.conditions.push_back(Selective(expr + " >= ? AND " + expr + " < ?"));
+        plan.conditions.push_back(Selective(dialect, expr + " >= ? AND " + expr + " < ?"));
         plan.params.emplace_back(std::move(*successor));
       } else {
-        plan.conditions.push_back(Selective(expr + " >= ?"));
+        plan.conditions.push_back(Selective(dialect, expr + " >= ?"));
       }
       break;
     }
@@ -145,7 +221,7 @@ Status PlanFilter(const CollectionInfo& collection, const Filter& filter, bool a
       plan.params.push_back(ToParam(filter.values[0]));
       break;
     default:
-      plan.conditions.push_back(Selective(expr + Comparison(filter.op)));
+      plan.conditions.push_back(Selective(dialect, expr + Comparison(filter.op)));
       plan.params.push_back(ToParam(filter.values[0]));
   }
   return Status::OK();
@@ -162,12 +238,20 @@ std::string Where(const std::vector<std::string>& conditions) {
 
 }  // namespace
 
-Result<QueryPlan> PlanQuery(const CollectionInfo& collection, const Query& query) {
+Status ValidateQueryLimit(size_t limit) {
+  if (limit < 1 || limit > 10000) {
+    return InvalidArgumentError("query limit must be 1 to 10000, got " + std::to_string(limit));
+  }
+  return Status::OK();
+}
+
+Result<QueryPlan> PlanQuery(const CollectionInfo& collection, const Query& query,
+                            const SqlDialect& dialect) {
   QueryPlan plan;
   plan.descending = query.order == SortOrder::kDescending;
   std::string canonical;
   for (const Filter& filter : query.filters) {
-    TRIAD_RETURN_IF_ERROR(PlanFilter(collection, filter, query.allow_scan, plan));
+    TRIAD_RETURN_IF_ERROR(PlanFilter(collection, filter, query.allow_scan, dialect, plan));
     canonical += filter.field + '\x1f' + std::string(FilterOpName(filter.op)) + '\x1f';
     for (const FieldValue& value : filter.values) AppendCanonical(canonical, value);
     canonical.push_back('\x1d');
@@ -195,7 +279,7 @@ Result<QueryPlan> PlanQuery(const CollectionInfo& collection, const Query& query
       }
     }
     plan.order_type = *type;
-    plan.order_expr = IndexExpression(query.order_by, *type);
+    plan.order_expr = dialect.index_expression(query.order_by, *type);
     for (const Filter& filter : query.filters) {
       // Any filter on the order field of the same type only matches rows that have a value.
       if (filter.field == query.order_by && TypeOfValue(filter.values[0]) == *type) {

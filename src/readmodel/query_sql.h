@@ -20,8 +20,23 @@
 #include <vector>
 
 #include "readmodel/catalog.h"
+#include "readmodel/names.h"
 
 namespace triad::internal::readmodel {
+
+// What differs between the SQL engines the query builder serves (SQLite, PostgreSQL).
+struct SqlDialect {
+  // The type-normalising expression of `field` as `type`, the exact text indexes are built on.
+  std::string (*index_expression)(std::string_view field, IndexType type);
+  // Wrap range conditions in SQLite's likelihood(…, 0.01) (see Selective() in query_sql.cc).
+  bool mark_selective;
+  // Text holds only valid UTF-8 (PostgreSQL): string values that are not valid UTF-8 are
+  // rewritten into bounds that are (readmodel/utf8_bound.h), with the same matches.
+  bool valid_utf8_only;
+};
+
+inline constexpr SqlDialect kSqliteDialect{
+    .index_expression = &IndexExpression, .mark_selective = true, .valid_utf8_only = false};
 
 // A value bound to a placeholder.
 using SqlParam = std::variant<std::string, double, int64_t>;
@@ -47,9 +62,13 @@ struct QueryPlan {
   uint64_t fingerprint = 0;
 };
 
-// Validates `query` (not its limit) against the collection's indexes and builds its plan.
-// Errors: kInvalidArgument naming the field or value at fault.
-Result<QueryPlan> PlanQuery(const CollectionInfo& collection, const Query& query);
+// OK iff `limit` is 1 to 10,000 (docs/queries.md). Errors: kInvalidArgument.
+Status ValidateQueryLimit(size_t limit);
+
+// Validates `query` (not its limit) against the collection's indexes and builds its plan in
+// `dialect`. Errors: kInvalidArgument naming the field or value at fault.
+Result<QueryPlan> PlanQuery(const CollectionInfo& collection, const Query& query,
+                            const SqlDialect& dialect = kSqliteDialect);
 
 // The statements of one page, in result order, after the cursor `after` (empty: from the start).
 // Each selects (id, body, position, sources, order value) and ends with "LIMIT ?" whose

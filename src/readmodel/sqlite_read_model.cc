@@ -1,6 +1,6 @@
 #include "readmodel/sqlite_read_model.h"
 
-#include "storage/sqlite/connection_pool.h"
+#include "util/connection_pool.h"
 #include "util/status_macros.h"
 
 #include <algorithm>
@@ -325,7 +325,7 @@ class SqliteReadModel final : public ReadModelBackend {
   std::string Describe() const override { return describe_; }
 
  private:
-  using ReaderLease = sqlite::ConnectionPool<RmConnection>::Lease;
+  using ReaderLease = ConnectionPool<RmConnection>::Lease;
   Result<ReaderLease> AcquireReader() { return readers_.Acquire(); }
 
   std::shared_ptr<const Catalog> Current() {
@@ -372,7 +372,7 @@ class SqliteReadModel final : public ReadModelBackend {
   std::mutex catalog_mu_;
   std::shared_ptr<const Catalog> catalog_;  // guarded by catalog_mu_
 
-  sqlite::ConnectionPool<RmConnection> readers_{
+  ConnectionPool<RmConnection> readers_{
       kReaderConnections, [this] { return RmConnection::Open(path_, reader_flags_); }};
 };
 

@@ -5,6 +5,9 @@
 
 #include <string>
 
+#include "postgres/pg_backend.h"
+#include "postgres/pg_uri.h"
+
 namespace triad {
 
 Result<int64_t> Backend::ScanAll(const ReadAllOptions& options, const EventVisitor& visit) {
@@ -20,13 +23,14 @@ Result<int64_t> Backend::ScanAll(const ReadAllOptions& options, const EventVisit
 
 Result<std::unique_ptr<Backend>> OpenBackend(const Options& options, std::string_view uri) {
   if (uri == "memory:" || uri == "memory") return internal::NewMemoryBackend();
+  if (internal::pg::IsPostgresUri(uri)) return internal::pg::OpenPostgresBackend(options, uri);
   std::string_view path = uri;
   if (uri.starts_with("sqlite:")) {
     path = uri.substr(7);
     if (path.starts_with("//")) path = path.substr(2);  // sqlite://PATH
   } else if (const size_t colon = uri.find("://"); colon != std::string_view::npos) {
     return InvalidArgumentError("unsupported store URI '" + std::string(uri) +
-                                "'; use sqlite:PATH, a file path, or memory:");
+                                "'; use sqlite:PATH, a file path, postgres://..., or memory:");
   }
   if (path.empty()) return InvalidArgumentError("store URI '" + std::string(uri) + "' has no path");
   return internal::OpenSqliteBackend(options, path);

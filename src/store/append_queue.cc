@@ -96,6 +96,7 @@ void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
   auto tx_or = backend_.BeginWrite();
   if (!tx_or.ok()) return fail_all(tx_or.status());
   WriteTransaction& tx = **tx_or;
+  if (Status s = Prefetch(tx, group); !s.ok()) return fail_all(s);
 
   // recorded_at never goes backwards within a process, even if the wall clock does.
   const int64_t recorded_at = std::max(clock_.NowMicros(), last_recorded_at_us_);
@@ -116,6 +117,11 @@ void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
     }
   }
   if (Status s = tx.Commit(); !s.ok()) {
+    if (backend_.SurvivesFailedCommit()) {
+      return fail_all(
+          s.Annotate("commit failed; the outcome of the appends in it is unknown (retry with "
+                     "the same event ids)"));
+    }
     const Status failed = s.Annotate(
         "commit failed; the outcome of the appends in it is unknown (retry with the "
         "same event ids after reopening the store)");
@@ -127,6 +133,19 @@ void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
   }
   last_recorded_at_us_ = recorded_at;
   if (wrote) on_commit_(head);
+}
+
+Status AppendQueue::Prefetch(WriteTransaction& tx, const std::vector<Writer*>& group) {
+  std::vector<std::string_view> streams;
+  std::vector<std::string_view> ids;
+  streams.reserve(group.size());
+  for (const Writer* w : group) {
+    streams.push_back(w->stream);
+    for (size_t i = 0; i < w->events.size(); ++i) {
+      if (w->client_ids[i]) ids.push_back(w->events[i].id);
+    }
+  }
+  return tx.Prefetch(streams, ids);
 }
 
 Result<AppendResult> AppendQueue::ApplyOne(WriteTransaction& tx, Writer& writer,

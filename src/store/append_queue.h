@@ -7,7 +7,9 @@
 // and one durable sync covers the whole group (leveldb DBImpl::Write / BuildBatchGroup).
 //
 // A failed commit poisons the queue: the outcome of that group is unknown, so every later append
-// fails with kFailedPrecondition until the store is reopened (leveldb RecordBackgroundError).
+// fails with kFailedPrecondition until the store is reopened (leveldb RecordBackgroundError) —
+// unless the backend survives failed commits (a PostgreSQL server: the next transaction starts
+// afresh, and retries with the same ids are idempotent).
 //
 // Thread-safety: Append() may be called from any number of threads.
 #pragma once
@@ -54,6 +56,9 @@ class AppendQueue {
 
   // Runs `group` in one transaction; sets every writer's result. Called by the leader without mu_.
   void CommitGroup(const std::vector<Writer*>& group);
+  // Announces the group's streams and client-chosen ids to the transaction (one round trip on a
+  // networked backend instead of one per append).
+  static Status Prefetch(WriteTransaction& tx, const std::vector<Writer*>& group);
   // Applies one writer inside the open transaction.
   Result<AppendResult> ApplyOne(WriteTransaction& tx, Writer& writer, int64_t recorded_at_us);
   // The result for a re-sent append whose first event id is already stored as `first`.

@@ -36,7 +36,13 @@ EventStoreImpl::EventStoreImpl(const Options& options, std::unique_ptr<Backend> 
       owned_backend_(std::move(owned)),
       backend_(backend),
       queue_(backend_, clock_, options_, [this](Position p) { OnCommit(p); }),
-      head_(head) {}
+      head_(head) {
+  // Other processes' commits wake waiters and listeners like our own (promptly where the backend
+  // can push them; otherwise WaitForPosition polls).
+  backend_.WatchExternalCommits([this](Position p) { OnCommit(p); });
+}
+
+EventStoreImpl::~EventStoreImpl() { backend_.WatchExternalCommits(nullptr); }
 
 void EventStoreImpl::OnCommit(Position head) {
   {

@@ -20,6 +20,7 @@ class EventStoreImpl final : public EventStore {
   // `owned` is the backend when the store owns it (opened from a URI); `backend` is the one used.
   EventStoreImpl(const Options& options, std::unique_ptr<Backend> owned, Backend& backend,
                  Position head);
+  ~EventStoreImpl() override;
 
   Result<AppendResult> Append(std::string_view stream, ExpectedVersion expected,
                               std::span<const NewEvent> events) override;

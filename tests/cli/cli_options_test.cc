@@ -115,11 +115,11 @@ TEST_F(CliOptionsTest, VersionPrintsTheVersion) {
 }
 
 TEST_F(CliOptionsTest, AnUnknownStoreSchemeIsInvalid) {
-  CliResult r = Cli({"stats", "--data", "postgres://db/x"});
+  CliResult r = Cli({"stats", "--data", "mysql://db/x"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
-            "triad: unsupported store URI 'postgres://db/x'; use sqlite:PATH, a file path, or "
-            "memory:\n");
+            "triad: unsupported store URI 'mysql://db/x'; use sqlite:PATH, a file path, "
+            "postgres://..., or memory:\n");
 }
 
 struct UsageError {

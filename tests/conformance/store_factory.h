@@ -2,6 +2,7 @@
 // AllBackends() and must then pass every suite unchanged.
 #pragma once
 
+#include "testing/pg_test_env.h"
 #include "testing/test_util.h"
 
 #include "triad/event_store.h"
@@ -18,14 +19,19 @@
 namespace triad::testing {
 
 struct BackendParam {
-  std::string name;  // "memory" or "sqlite"
+  std::string name;  // "memory", "sqlite" or "postgres"
   bool durable;      // whether data survives reopening
 };
 
 // Keeps test names readable: "... # GetParam() = sqlite".
 inline void PrintTo(const BackendParam& param, std::ostream* os) { *os << param.name; }
 
-inline std::vector<BackendParam> AllBackends() { return {{"memory", false}, {"sqlite", true}}; }
+// PostgreSQL joins when TRIAD_TEST_POSTGRES names a server (testing/pg_test_env.h).
+inline std::vector<BackendParam> AllBackends() {
+  std::vector<BackendParam> all = {{"memory", false}, {"sqlite", true}};
+  if (PostgresTestUrl()) all.push_back({"postgres", true});
+  return all;
+}
 
 inline std::string BackendName(const ::testing::TestParamInfo<BackendParam>& info) {
   return info.param.name;
@@ -41,16 +47,19 @@ class StoreTest : public ::testing::TestWithParam<BackendParam> {
            ("triad-test-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    if (GetParam().name == "postgres") pg_uri_ = FreshPostgresUri(name);
     ASSERT_OK(Reopen());
   }
 
   void TearDown() override {
     store_.reset();
     std::filesystem::remove_all(dir_);
+    if (!pg_uri_.empty()) DropPostgresSchema(pg_uri_);
   }
 
   // The URI of this test's store.
   std::string Uri() const {
+    if (GetParam().name == "postgres") return pg_uri_;
     return GetParam().name == "memory" ? "memory:" : "sqlite:" + (dir_ / "store.db").string();
   }
 
@@ -67,6 +76,7 @@ class StoreTest : public ::testing::TestWithParam<BackendParam> {
 
   Options options_;
   std::filesystem::path dir_;
+  std::string pg_uri_;  // this test's schema on the PostgreSQL test server
   std::unique_ptr<EventStore> store_;
 };
 

@@ -1,7 +1,14 @@
 // A fixture for projection engine tests: an event store and a read-model store (memory or a temp
 // SQLite file), an engine over them, and helpers to append events and fold them independently.
+//
+// The environment variable TRIAD_TEST_STORE moves them to PostgreSQL (TRIAD_TEST_POSTGRES names
+// the server; one fresh schema per test, dropped at the end), whatever sqlite_store_ and
+// sqlite_read_model_ say: "postgres" puts both the event store and the read model there,
+// "postgres-readmodel" only the read model (the event store stays memory or SQLite). CTest runs
+// every test of this directory a second time as pg.* with TRIAD_TEST_STORE=postgres.
 #pragma once
 
+#include "testing/pg_test_env.h"
 #include "testing/simulated_clock.h"
 #include "testing/test_util.h"
 
@@ -13,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -85,10 +93,20 @@ class EngineTest : public ::testing::Test {
            ("triad-proj-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    const char* mode = std::getenv("TRIAD_TEST_STORE");
+    const std::string store_mode = mode == nullptr ? "" : mode;
+    if (store_mode == "postgres" || store_mode == "postgres-readmodel") {
+      if (!PostgresTestUrl())
+        GTEST_SKIP() << "TRIAD_TEST_STORE=" << store_mode << " needs TRIAD_TEST_POSTGRES";
+      pg_uri_ = FreshPostgresUri(name);
+      pg_store_ = store_mode == "postgres";
+    }
     Options options;
     options.clock = clock();
-    auto store = EventStore::Open(
-        options, sqlite_store_ ? "sqlite:" + (dir_ / "store.db").string() : std::string("memory:"));
+    auto store =
+        EventStore::Open(options, pg_store_       ? pg_uri_
+                                  : sqlite_store_ ? "sqlite:" + (dir_ / "store.db").string()
+                                                  : std::string("memory:"));
     ASSERT_OK(store);
     store_ = std::move(*store);
     ASSERT_OK(OpenEngine());
@@ -98,17 +116,25 @@ class EngineTest : public ::testing::Test {
     engine_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
+    if (!pg_uri_.empty()) DropPostgresSchema(pg_uri_);
   }
 
   Clock* clock() { return real_clock_ ? RealClock() : &sim_; }
 
-  // (Re)opens the engine; the read model is a temp SQLite file when sqlite_read_model_.
+  // The URI of a read model that outlives the engine and can be opened again: this test's
+  // PostgreSQL schema, or the SQLite file `file` in the test's directory.
+  std::string PersistentReadModelUri(const std::string& file = "readmodel.db") const {
+    return pg_uri_.empty() ? "sqlite:" + (dir_ / file).string() : pg_uri_;
+  }
+
+  // (Re)opens the engine; the read model is a temp SQLite file when sqlite_read_model_, and on
+  // PostgreSQL under TRIAD_TEST_STORE.
   Status OpenEngine() {
     engine_.reset();
     EngineOptions options;
     options.clock = clock();
     options.read_model_uri =
-        sqlite_read_model_ ? "sqlite:" + (dir_ / "readmodel.db").string() : "memory:";
+        sqlite_read_model_ || !pg_uri_.empty() ? PersistentReadModelUri() : "memory:";
     options.read_model_options.durability = Durability::kRelaxed;
     auto engine = ProjectionEngine::Open(store_.get(), options);
     if (!engine.ok()) return engine.status();
@@ -177,6 +203,10 @@ class EngineTest : public ::testing::Test {
   bool real_clock_ = false;
   bool sqlite_store_ = false;
   bool sqlite_read_model_ = false;
+  // Set from TRIAD_TEST_STORE in SetUp: this test's fresh PostgreSQL schema (empty: none), and
+  // whether the event store lives there too.
+  std::string pg_uri_;
+  bool pg_store_ = false;
   SimulatedClock sim_;
   std::filesystem::path dir_;
   std::unique_ptr<EventStore> store_;

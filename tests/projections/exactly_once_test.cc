@@ -99,8 +99,8 @@ class ExactlyOnceTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
-    auto inner = OpenReadModelBackend(ReadModelOptions{},
-                                      "sqlite:" + (dir_ / "faulty-readmodel.db").string());
+    auto inner =
+        OpenReadModelBackend(ReadModelOptions{}, PersistentReadModelUri("faulty-readmodel.db"));
     ASSERT_OK(inner);
     faulty_ = std::make_unique<FailingReadModel>(std::move(*inner));
     engine_.reset();

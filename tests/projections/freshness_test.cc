@@ -125,7 +125,7 @@ TEST_F(TwoEngineFreshnessTest, MinPositionSeesAnotherEnginesProgressByPolling) {
   // A second engine on the same read-model file that only answers queries (no handler here).
   EngineOptions options;
   options.clock = &sim_;
-  options.read_model_uri = "sqlite:" + (dir_ / "readmodel.db").string();
+  options.read_model_uri = PersistentReadModelUri();
   auto reader = ProjectionEngine::Open(store_.get(), options);
   ASSERT_OK(reader);
   const Position p = Append("acct-1", "Deposited", {{"amount", 4}});

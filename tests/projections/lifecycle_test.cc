@@ -202,8 +202,7 @@ TEST_F(PersistentBlueGreenTest, RetiredVersionIsDroppedAndRefused) {
   ASSERT_OK(engine_->Promote("counter"));
   engine_.reset();
 
-  auto backend =
-      OpenReadModelBackend(ReadModelOptions{}, "sqlite:" + (dir_ / "readmodel.db").string());
+  auto backend = OpenReadModelBackend(ReadModelOptions{}, PersistentReadModelUri());
   ASSERT_OK(backend);
   auto old_docs =
       (*backend)->ScanDocuments(CollectionStorageName("counter", 1, "counters"), "", 100);

@@ -504,7 +504,7 @@ TEST_P(ReadModelContract, UrisAndNames) {
   EXPECT_EQ(DefaultReadModelUri("memory:"), "memory:");
   EXPECT_ERROR_CODE(OpenReadModelBackend({}, "bogus://x"), kInvalidArgument);
   EXPECT_ERROR_CODE(OpenReadModelBackend({}, "sqlite:"), kInvalidArgument);
-  EXPECT_EQ(rm().Describe(), GetParam().sqlite ? "sqlite:" + Path() : "memory:");
+  EXPECT_EQ(rm().Describe(), ExpectedDescribe());
   EXPECT_EQ(IndexTypeName(IndexType::kBool), "bool");
   EXPECT_EQ(FilterOpName(FilterOp::kPrefix), "prefix");
 }
@@ -589,10 +589,10 @@ TEST_P(ReadModelContract, BeginWriteWaitsForTheOpenTransaction) {
   EXPECT_TRUE(second_started.load());
 }
 
-// A second handle on the same file sees collections another handle created, dropped and
+// A second handle on the same store sees collections another handle created, dropped and
 // re-created after it loaded its catalog.
 TEST_P(ReadModelContract, CatalogChangesFromAnotherHandleAreSeen) {
-  if (!GetParam().sqlite) GTEST_SKIP() << "a memory store has one handle";
+  if (!GetParam().durable) GTEST_SKIP() << "a memory store has one handle";
   auto other = OpenReadModelBackend(options_, Uri());
   ASSERT_OK(other);
   EXPECT_ERROR_CODE((*other)->Get(kAccounts, "a", "accounts", 1), kNotFound);

@@ -2,6 +2,7 @@
 // one entry to AllReadModelBackends() and must then pass every suite unchanged.
 #pragma once
 
+#include "testing/pg_test_env.h"
 #include "testing/test_util.h"
 
 #include "triad/read_model_backend.h"
@@ -18,22 +19,26 @@
 namespace triad::testing {
 
 struct ReadModelParam {
-  std::string name;  // "memory" or "sqlite"
+  std::string name;  // "memory", "sqlite" or "postgres"
   bool durable;      // whether data survives reopening
   bool sqlite;       // whether the store is an SQLite file (EXPLAIN QUERY PLAN applies)
 };
 
 inline void PrintTo(const ReadModelParam& param, std::ostream* os) { *os << param.name; }
 
+// PostgreSQL joins when TRIAD_TEST_POSTGRES names a server (testing/pg_test_env.h).
 inline std::vector<ReadModelParam> AllReadModelBackends() {
-  return {{"memory", false, false}, {"sqlite", true, true}};
+  std::vector<ReadModelParam> out = {{"memory", false, false}, {"sqlite", true, true}};
+  if (PostgresTestUrl()) out.push_back({"postgres", true, false});
+  return out;
 }
 
 inline std::string ReadModelName(const ::testing::TestParamInfo<ReadModelParam>& info) {
   return info.param.name;
 }
 
-// A fixture that opens a fresh read-model store of the parameter's kind in its own temp dir.
+// A fixture that opens a fresh read-model store of the parameter's kind in its own temp dir (for
+// PostgreSQL: in its own fresh schema, kept across Reopen() and dropped at the end).
 class ReadModelTest : public ::testing::TestWithParam<ReadModelParam> {
  protected:
   void SetUp() override {
@@ -43,18 +48,29 @@ class ReadModelTest : public ::testing::TestWithParam<ReadModelParam> {
            ("triad-rm-test-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    if (GetParam().name == "postgres") pg_uri_ = FreshPostgresUri(name);
     ASSERT_OK(Reopen());
   }
 
   void TearDown() override {
     rm_.reset();
     std::filesystem::remove_all(dir_);
+    if (!pg_uri_.empty()) DropPostgresSchema(pg_uri_);
   }
 
   std::string Path() const { return (dir_ / "store.readmodel").string(); }
 
   // The URI of this test's store.
-  std::string Uri() const { return GetParam().name == "memory" ? "memory:" : "sqlite:" + Path(); }
+  std::string Uri() const {
+    if (!pg_uri_.empty()) return pg_uri_;
+    return GetParam().name == "memory" ? "memory:" : "sqlite:" + Path();
+  }
+
+  // What Describe() of this test's store says.
+  std::string ExpectedDescribe() const {
+    if (!pg_uri_.empty()) return pg_uri_;
+    return GetParam().sqlite ? "sqlite:" + Path() : "memory:";
+  }
 
   // Closes and opens the store again (a memory store starts empty again).
   Status Reopen() {
@@ -69,6 +85,7 @@ class ReadModelTest : public ::testing::TestWithParam<ReadModelParam> {
 
   ReadModelOptions options_;
   std::filesystem::path dir_;
+  std::string pg_uri_;  // postgres only
   std::unique_ptr<ReadModelBackend> rm_;
 };
 

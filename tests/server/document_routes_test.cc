@@ -204,6 +204,7 @@ TEST_F(DocumentRoutesTest, ClientBatchCommitsDocumentsWithItsCheckpoint) {
   ASSERT_EQ(listed.status, 200) << listed.body;
   EXPECT_EQ(BodyOf(listed)["projections"][0]["checkpoint"], 2);
   EXPECT_EQ(BodyOf(listed)["projections"][0]["registered"], false);
+  EXPECT_EQ(BodyOf(listed)["projections"][0]["leased"], false);
 }
 
 TEST_F(DocumentRoutesTest, BadClientBatchesAreRefusedAndWriteNothing) {
@@ -259,6 +260,7 @@ TEST_F(DocumentRoutesTest, ProjectionRoutesListAndOperate) {
   EXPECT_EQ(status["head_position"], 1);
   EXPECT_EQ(status["serving"], true);
   EXPECT_EQ(status["registered"], true);
+  EXPECT_EQ(status["leased"], true);  // one process: it runs the projection
   EXPECT_EQ(status["scripted"], false);
   EXPECT_EQ(status["collections"], json::array({"counters"}));
 

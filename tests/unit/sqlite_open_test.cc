@@ -56,7 +56,8 @@ TEST_F(SqliteOpenTest, UriFormsOpenTheSameFile) {
 }
 
 TEST_F(SqliteOpenTest, UnknownSchemesAndEmptyPathsAreRefused) {
-  ASSERT_ERROR_CODE(EventStore::Open({}, "postgres://localhost/x"), kInvalidArgument);
+  ASSERT_ERROR_CODE(EventStore::Open({}, "mysql://localhost/x"), kInvalidArgument);
+  ASSERT_ERROR_CODE(EventStore::Open({}, "postgres://localhost/x?schema="), kInvalidArgument);
   ASSERT_ERROR_CODE(EventStore::Open({}, "sqlite:"), kInvalidArgument);
 }
 

@@ -72,7 +72,8 @@ int RunOrThrow(int argc, const char* const* argv, CliIo& io) {
 
   Context ctx{.io = io, .global = {}};
   app.add_option("--data", ctx.global.data,
-                 "The store: a file path, sqlite:PATH or memory: (default: $TRIAD_DATA, else "
+                 "The store: a file path, sqlite:PATH, postgresql://URI or memory: (default: "
+                 "$TRIAD_DATA, else "
                  "./triad.db)")
       ->check([](const std::string& value) {
         return value.empty() ? std::string("the store path is empty") : std::string();

@@ -91,6 +91,7 @@ std::string Metrics::Render(EventStore* store, ProjectionEngine* engine) const {
       std::string checkpoint;
       std::string lag_events;
       std::string lag_seconds;
+      std::string leased;
       for (const ProjectionStatus& status : *statuses) {
         const std::string label = LabelValue(fmt::format("{}@{}", status.name, status.version));
         fmt::format_to(std::back_inserter(checkpoint),
@@ -102,6 +103,9 @@ std::string Metrics::Render(EventStore* store, ProjectionEngine* engine) const {
         fmt::format_to(std::back_inserter(lag_seconds),
                        "triad_projection_lag_seconds{{projection=\"{}\"}} {}\n", label,
                        status.lag_seconds);
+        fmt::format_to(std::back_inserter(leased),
+                       "triad_projection_leased{{projection=\"{}\"}} {}\n", label,
+                       status.leased ? 1 : 0);
       }
       Header(out, "triad_projection_checkpoint", "gauge", "Last position a projection processed.");
       out += checkpoint;
@@ -111,6 +115,9 @@ std::string Metrics::Render(EventStore* store, ProjectionEngine* engine) const {
       Header(out, "triad_projection_lag_seconds", "gauge",
              "Age of a projection's oldest unprocessed event.");
       out += lag_seconds;
+      Header(out, "triad_projection_leased", "gauge",
+             "1 iff this node runs the projection (holds its lease), 0 in standby.");
+      out += leased;
     }
   }
   return out;

@@ -28,6 +28,9 @@
 #define TRIAD_SERVER_HAS_PING_ROUTE 1
 #endif
 
+#include <cstdlib>
+#include <spdlog/spdlog.h>
+#include <string>
 #include <utility>
 
 namespace triad::server {
@@ -79,7 +82,18 @@ Result<std::unique_ptr<Server>> Server::Start(ServerConfig config, ServerHooks h
   if (!engine.ok()) return engine.status().Annotate("opening the projection engine");
   parts->engine = std::move(*engine);
 
-  auto groups = ConsumerGroups::Open(parts->store.get(), ConsumerGroupsOptions{});
+  // Consumer groups live beside an SQLite store. A PostgreSQL store has no file beside it, and
+  // groups do not have a PostgreSQL home yet (docs/postgres.md, "Not yet"): they go to
+  // $TRIAD_GROUPS, by default ./triad-groups.db on this node.
+  ConsumerGroupsOptions group_options;
+  if (const char* groups_uri = std::getenv("TRIAD_GROUPS"); groups_uri != nullptr) {
+    group_options.uri = groups_uri;
+  } else if (config.data.find("://") != std::string::npos) {
+    group_options.uri = "sqlite:./triad-groups.db";
+    spdlog::warn("consumer groups are kept in {} on this node (set TRIAD_GROUPS to move them)",
+                 group_options.uri);
+  }
+  auto groups = ConsumerGroups::Open(parts->store.get(), group_options);
   if (!groups.ok()) return groups.status().Annotate("opening the consumer groups");
   parts->groups = std::move(*groups);
 

@@ -1,8 +1,8 @@
 #include "storage/sqlite/sqlite_backend.h"
 
-#include "storage/sqlite/connection_pool.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "util/connection_pool.h"
 #include "util/status_macros.h"
 
 #include <algorithm>
@@ -22,7 +22,6 @@ namespace triad::internal {
 namespace {
 
 using sqlite::Connection;
-using sqlite::ConnectionPool;
 using sqlite::ErrorStatus;
 using sqlite::ScopedReset;
 using sqlite::Statement;

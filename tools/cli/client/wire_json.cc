@@ -56,6 +56,7 @@ ProjectionStatus ProjectionOf(const Json& j) {
   }
   s.serving = j.value("serving", false);
   s.registered = j.value("registered", false);
+  s.leased = j.value("leased", false);
   s.checkpoint = j.value("checkpoint", int64_t{0});
   s.head_position = j.value("head_position", int64_t{0});
   s.lag_events = j.value("lag_events", int64_t{0});
@@ -265,6 +266,7 @@ std::string ProjectionStatusToJson(const ProjectionStatus& s) {
                      {"state", ProjectionStateName(s.state)},
                      {"serving", s.serving},
                      {"registered", s.registered},
+                     {"leased", s.leased},
                      {"checkpoint", s.checkpoint},
                      {"head_position", s.head_position},
                      {"lag_events", s.lag_events},

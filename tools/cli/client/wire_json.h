@@ -48,7 +48,7 @@ Result<std::vector<ProjectionStatus>> DecodeProjections(std::string_view body);
 Result<ProjectionStatus> DecodeProjection(std::string_view body);
 
 // A status as the server writes it, one line:
-//   {"name","version","state","serving","registered","checkpoint","head_position","lag_events",
+//   {"name","version","state","serving","registered","leased","checkpoint","head_position","lag_events",
 //    "lag_seconds","events_per_second","last_error","last_error_position","dead_letters",
 //    "collections","error_policy","trigger"}
 std::string ProjectionStatusToJson(const ProjectionStatus& status);

@@ -33,8 +33,8 @@ std::string VerbFooter(std::string_view details) {
   return Wrap(details) +
          "\n\n"
          "Global options (before or after the verb):\n"
-         "  --data PATH|URI   the store: a file path, sqlite:PATH or memory: (default: "
-         "$TRIAD_DATA, else ./triad.db)\n"
+         "  --data PATH|URI   the store: a file path, sqlite:PATH, postgresql://URI or memory:\n"
+         "                    (default: $TRIAD_DATA, else ./triad.db)\n"
          "  --url URL         talk to a server instead (default: $TRIAD_URL); exclusive with "
          "--data\n"
          "  --token TOKEN     with --url: the bearer token (default: $TRIAD_TOKEN)\n"

@@ -57,7 +57,11 @@ class ProjectionsCommand final : public Command {
     std::vector<TableWriter::Row> rows;
     for (const ProjectionStatus& s : *statuses) {
       std::string state(ProjectionStateName(s.state));
-      if (!s.registered) state += " (unregistered)";
+      if (!s.registered) {
+        state += " (unregistered)";
+      } else if (!s.leased) {
+        state += " (standby)";  // another node sharing the store runs it
+      }
       std::string error = s.last_error;
       if (!error.empty() && s.last_error_position > 0) {
         error = "at " + std::to_string(s.last_error_position) + ": " + error;

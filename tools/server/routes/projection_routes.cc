@@ -173,6 +173,7 @@ nlohmann::json ProjectionStatusJson(const ProjectionStatus& status, bool scripte
                         {"state", ProjectionStateName(status.state)},
                         {"serving", status.serving},
                         {"registered", status.registered},
+                        {"leased", status.leased},
                         {"scripted", scripted},
                         {"checkpoint", status.checkpoint},
                         {"head_position", status.head_position},

@@ -1,5 +1,7 @@
-// ConnectionPool: idle reader connections kept for reuse, shared by the SQLite event store and
-// the SQLite read model. A reader is leased for one read and returned when the lease ends.
+// ConnectionPool: idle connections kept for reuse, shared by the SQLite and PostgreSQL backends.
+// A connection is leased for one read and returned when the lease ends; a connection the
+// `reusable` predicate rejects (e.g. a PostgreSQL connection whose server went away) is closed
+// instead of kept.
 //
 // Thread-safety: Acquire() and lease destruction may run concurrently from any thread. The pool
 // must outlive its leases.
@@ -14,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace triad::internal::sqlite {
+namespace triad::internal {
 
 template <typename Conn>
 class ConnectionPool {
@@ -41,8 +43,12 @@ class ConnectionPool {
     std::unique_ptr<Conn> conn_;
   };
 
+  // Whether a returned connection may be kept for reuse.
+  using Reusable = std::function<bool(const Conn&)>;
+
   // Keeps at most `max_idle` idle connections; opens new ones with `open`.
-  ConnectionPool(size_t max_idle, Opener open) : max_idle_(max_idle), open_(std::move(open)) {}
+  ConnectionPool(size_t max_idle, Opener open, Reusable reusable = nullptr)
+      : max_idle_(max_idle), open_(std::move(open)), reusable_(std::move(reusable)) {}
 
   // An idle connection, or a new one. Errors: those of the opener.
   Result<Lease> Acquire() {
@@ -67,14 +73,16 @@ class ConnectionPool {
 
  private:
   void Release(std::unique_ptr<Conn> conn) {
+    if (reusable_ && !reusable_(*conn)) return;
     std::lock_guard lock(mu_);
     if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
   }
 
   const size_t max_idle_;
   const Opener open_;
+  const Reusable reusable_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Conn>> idle_;  // guarded by mu_
 };
 
-}  // namespace triad::internal::sqlite
+}  // namespace triad::internal

@@ -1,0 +1,45 @@
+#include "testing/pg_test_env.h"
+
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+
+#include "postgres/pg_connection.h"
+#include "postgres/pg_uri.h"
+
+namespace triad::testing {
+
+std::optional<std::string> PostgresTestUrl() {
+  const char* url = std::getenv("TRIAD_TEST_POSTGRES");
+  if (url == nullptr || *url == '\0') return std::nullopt;
+  return std::string(url);
+}
+
+std::string FreshPostgresUri(std::string_view label) {
+  static std::atomic<int> counter{0};
+  std::string schema = "t" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_";
+  for (char c : label) {
+    if (schema.size() >= 63) break;
+    schema +=
+        std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  }
+  const std::string base = PostgresTestUrl().value_or("postgresql:///postgres");
+  return base + (base.find('?') == std::string::npos ? "?" : "&") + "schema=" + schema;
+}
+
+void DropPostgresSchema(std::string_view uri) {
+  auto target = internal::pg::ParsePostgresUri(uri);
+  if (!target.ok()) return;
+  auto conn = internal::pg::PgConnection::Open(
+      internal::pg::PgTarget{
+          .conninfo = target->conninfo, .schema = "public", .display = target->display},
+      /*create_schema=*/false);
+  if (!conn.ok()) return;
+  (*conn)
+      ->Exec("DROP SCHEMA IF EXISTS " + internal::pg::QuoteIdentifier(target->schema) + " CASCADE")
+      .IgnoreError();
+}
+
+}  // namespace triad::testing
