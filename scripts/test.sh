@@ -8,7 +8,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc)
-step() { printf '\n==== %s\n' "$*"; }
+started=$SECONDS
+# Each step prints the minutes:seconds since the start, to see where CI's time goes.
+step() { printf '\n==== [%d:%02d] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*"; }
 
 step "dependencies"
 scripts/install-deps.sh
