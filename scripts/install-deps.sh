@@ -11,7 +11,7 @@ packages=(
   libboost1.81-dev libspdlog-dev libfmt-dev libssl-dev liblua5.4-dev
   wrk curl
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format clang-tidy
+  clang-format clang-tidy clang-14 libclang-rt-14-dev lld
 )
 
 missing=()
