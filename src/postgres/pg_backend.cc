@@ -7,8 +7,8 @@
 // Positions are dense and commit-ordered by construction, and readers need no fence.
 //
 // The lock is held only for a few round trips: the transaction buffers its inserts and writes
-// them at Commit() with one multi-row statement per table (unnest of array parameters), after
-// Prefetch() fetched the group's streams and client-chosen ids in two statements.
+// them at Commit() in one statement (data-modifying CTEs over unnest of array parameters), after
+// Prefetch() fetched the group's streams and client-chosen ids.
 #include "postgres/pg_backend.h"
 
 #include "util/connection_pool.h"
