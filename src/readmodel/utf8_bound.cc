@@ -1,40 +1,13 @@
 #include "readmodel/utf8_bound.h"
 
+#include "util/utf8.h"
+
 #include <cstdint>
 
 namespace triad::internal::readmodel {
 namespace {
 
 constexpr uint32_t kMaxCodePoint = 0x10FFFF;
-
-// The length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not one.
-size_t ValidSequenceLength(std::string_view s) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char b0 = byte(0);
-  if (b0 < 0x80) return 1;
-  size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    if (b0 == 0xE0) lo = 0xA0;  // no overlongs
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  if (byte(1) < lo || byte(1) > hi) return 0;
-  for (size_t i = 2; i < n; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return n;
-}
 
 // The UTF-8 encoding of `c` (surrogates are encoded too, so that encodings of 0..U+10FFFF are
 // strictly increasing byte-wise, which the binary search below relies on).
@@ -91,7 +64,7 @@ std::optional<std::string> CodePointSuccessor(std::string valid) {
 
 bool IsValidUtf8(std::string_view bytes) {
   while (!bytes.empty()) {
-    const size_t n = ValidSequenceLength(bytes);
+    const size_t n = Utf8SequenceLength(bytes);
     if (n == 0) return false;
     bytes.remove_prefix(n);
   }
@@ -102,7 +75,7 @@ std::optional<std::string> SmallestValidAtLeast(std::string_view bytes) {
   // The longest valid prefix V, then the rest R (which starts with no valid sequence).
   size_t valid = 0;
   while (valid < bytes.size()) {
-    const size_t n = ValidSequenceLength(bytes.substr(valid));
+    const size_t n = Utf8SequenceLength(bytes.substr(valid));
     if (n == 0) break;
     valid += n;
   }

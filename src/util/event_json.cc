@@ -1,40 +1,13 @@
 #include "triad/event_json.h"
 
+#include "util/utf8.h"
+
 #include <cstdio>
 
 namespace triad {
 namespace {
 
 constexpr std::string_view kReplacementCharacter = "\\ufffd";
-
-// Length of the well-formed UTF-8 sequence starting at text[i], or 0 if it is malformed
-// (overlong forms, surrogates and code points above U+10FFFF included, per RFC 3629).
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = 0;
-  unsigned char min_second = 0x80;
-  unsigned char max_second = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) min_second = 0xA0;  // overlong
-    if (lead == 0xED) max_second = 0x9F;  // surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) min_second = 0x90;  // overlong
-    if (lead == 0xF4) max_second = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  if (byte(i + 1) < min_second || byte(i + 1) > max_second) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
 
 // Appends a stored JSON object. Raw line breaks can only be whitespace between tokens in valid
 // JSON (inside strings they must be escaped), so turning them into spaces keeps the value and
@@ -71,7 +44,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
   while (i < text.size()) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const size_t length = Utf8SequenceLength(text, i);
+      const size_t length = internal::Utf8SequenceLength(text.substr(i));
       if (length == 0) {
         out += kReplacementCharacter;
         ++i;
