@@ -11,12 +11,18 @@
 //                       raw: a keyset scan of the same rows in pages of 1,000.  goal >= 0.85x
 //   catch_up_write      the same with a counter document per stream upserted in the PostgreSQL
 //                       read model; same raw baseline, no goal.
+//   group_8_members     consumer groups on PostgreSQL: 8 members each polling up to 10 messages
+//                       and acking them, on one node, over a log of 50,000 events in 1,000
+//                       streams; messages/s; same raw baseline as the appends, no goal.
+//   group_8_members_two_nodes  the same, the members split over two nodes (each operation may
+//                       find the group changed by the other node and reload it).
 // The raw side writes to a table shaped like Triad's `events` table in a schema of its own.
 //
 // Usage: triad_pg_bench --url=postgres://... [--seconds=S] [--runs=N] [--events=N]
 //        [--check-goals]. Without --url, TRIAD_TEST_POSTGRES is used.
 #include "testing/pg_test_env.h"
 
+#include "triad/consumer_groups.h"
 #include "triad/event_store.h"
 #include "triad/projection_engine.h"
 
@@ -238,6 +244,46 @@ std::unique_ptr<EventStore> FillLog(const std::string& uri, int64_t n) {
   return store;
 }
 
+// Fills a fresh store with `n` events, 100 at a time to each of 1,000 streams in turn, so that
+// a group's members find many streams to work on at once.
+void FillStreams(const std::string& uri, int64_t n) {
+  auto store = CheckOk(EventStore::Open(Options{}, uri), "open");
+  EventFactory factory(6);
+  for (int64_t done = 0; done < n; done += 100) {
+    std::vector<NewEvent> events;
+    for (const BenchEvent& e : factory.MakeMany(static_cast<uint64_t>(done), 100)) {
+      events.push_back(NewEvent{.type = e.type, .data = e.data, .metadata = e.metadata});
+    }
+    CheckOk(
+        store->Append("acct-" + std::to_string(done / 100 % 1000), ExpectedVersion::Any(), events)
+            .status(),
+        "filling the log");
+  }
+}
+
+// Triad: `members` threads, each polling up to 10 messages of one group and acking them, spread
+// over `nodes` nodes (a store and a ConsumerGroups each) on one schema; messages/s.
+double TriadGroupMembers(const std::string& uri, int nodes, int members, double seconds) {
+  std::vector<std::unique_ptr<EventStore>> stores;
+  std::vector<std::unique_ptr<ConsumerGroups>> groups;
+  for (int n = 0; n < nodes; ++n) {
+    stores.push_back(CheckOk(EventStore::Open(Options{}, uri), "open"));
+    groups.push_back(CheckOk(ConsumerGroups::Open(stores.back().get(), {.uri = uri}), "groups"));
+  }
+  CheckOk(groups[0]->Create("bench", {}).status(), "creating the group");
+  const double rate = RunFor(members, seconds, [&](int t, uint64_t) {
+    ConsumerGroups& node = *groups[static_cast<size_t>(t % nodes)];
+    const std::string member = "member-" + std::to_string(t);
+    auto batch = CheckOk(node.Poll("bench", member, {.max_messages = 10}), "poll");
+    std::vector<Position> positions;
+    for (const GroupMessage& m : batch) positions.push_back(m.event.position);
+    if (!positions.empty()) CheckOk(node.Ack("bench", member, positions), "ack");
+    return static_cast<int64_t>(positions.size());
+  });
+  CheckOk(groups[0]->Delete("bench"), "deleting the group");
+  return rate;
+}
+
 // Raw: a keyset scan of the log in pages of 1,000, decoding every column; events/s.
 double RawKeysetScan(const std::string& uri, int64_t n) {
   auto conn = Connect(uri);
@@ -308,12 +354,16 @@ int Main(int argc, char** argv) {
   report.SetLegend(
       "raw: libpq on the same server in the same run: append rows against 8 connections "
       "committing one-row INSERTs; batch_1000 against 1,000-row multi-row INSERTs; catch_up "
-      "against a keyset scan of Triad's events table in pages of 1,000.");
+      "against a keyset scan of Triad's events table in pages of 1,000; group rows (messages "
+      "polled and acked) against the same single-row commits as the appends.");
   Row& single = report.GetRow("append_64_writers", "events/s", Better::kHigher, 10.0);
   Row& two = report.GetRow("append_64_two_nodes", "events/s", Better::kHigher, 10.0);
   Row& batch = report.GetRow("batch_1000", "events/s", Better::kHigher, 0.8);
   Row& catch_up = report.GetRow("catch_up", "events/s", Better::kHigher, 0.85);
   Row& catch_up_write = report.GetRow("catch_up_write", "events/s", Better::kHigher, std::nullopt);
+  Row& group = report.GetRow("group_8_members", "messages/s", Better::kHigher, std::nullopt);
+  Row& group_two =
+      report.GetRow("group_8_members_two_nodes", "messages/s", Better::kHigher, std::nullopt);
   for (int run = 0; run < flags.runs; ++run) {
     const std::string raw_uri = WithSchema(flags.url, "bench_raw");
     const double raw_single = RawSingleRowCommits(raw_uri, 8, flags.seconds);
@@ -331,6 +381,10 @@ int Main(int argc, char** argv) {
     report.Record(catch_up, TriadCatchUp(*store, a, flags.events, false), raw_scan);
     report.Record(catch_up_write, TriadCatchUp(*store, a, flags.events, true), raw_scan);
     store.reset();
+    testing::DropPostgresSchema(a);
+    FillStreams(a, 50'000);
+    report.Record(group, TriadGroupMembers(a, 1, 8, flags.seconds), raw_single);
+    report.Record(group_two, TriadGroupMembers(a, 2, 8, flags.seconds), raw_single);
     testing::DropPostgresSchema(a);
     testing::DropPostgresSchema(raw_uri);
   }

@@ -19,6 +19,19 @@ scripts/install-deps.sh
 step "standing checks"
 scripts/check-source.sh
 
+step "throwaway PostgreSQL cluster (scripts/pg-cluster.sh)"
+# The PostgreSQL variants of the suites run against it; pg_environment_test fails if it is missing.
+# It starts before the build: the tests are listed (gtest_discover_tests) when they are built, and
+# the PostgreSQL variants are only listed when TRIAD_TEST_POSTGRES is set then.
+pg_dir=$(mktemp -d /tmp/triad-ci-pg.XXXXXX)
+pg_port=$((40000 + RANDOM % 20000))
+tidy_log=$(mktemp)
+trap 'scripts/pg-cluster.sh destroy "$pg_dir/data" >/dev/null 2>&1 || true; rm -rf "$pg_dir" "$tidy_log"' EXIT
+chmod 755 "$pg_dir"
+TRIAD_TEST_POSTGRES=$(scripts/pg-cluster.sh start "$pg_dir/data" "$pg_port")
+export TRIAD_TEST_POSTGRES TRIAD_REQUIRE_POSTGRES=1
+echo "PostgreSQL at $TRIAD_TEST_POSTGRES"
+
 # Everything is built once, with the tests, under the sanitizers, where the suite checks the most;
 # that build also serves clang-tidy (its compile_commands.json), the benchmark smoke runs and the
 # install check. clang builds it (about half of gcc's time for this code base under the
@@ -39,17 +52,6 @@ else
   scripts/build.sh "$build" -DTRIAD_BUILD_TESTS=ON
   consumer_flags=()
 fi
-
-step "throwaway PostgreSQL cluster (scripts/pg-cluster.sh)"
-# The PostgreSQL variants of the suites run against it; pg_environment_test fails if it is missing.
-pg_dir=$(mktemp -d /tmp/triad-ci-pg.XXXXXX)
-pg_port=$((40000 + RANDOM % 20000))
-tidy_log=$(mktemp)
-trap 'scripts/pg-cluster.sh destroy "$pg_dir/data" >/dev/null 2>&1 || true; rm -rf "$pg_dir" "$tidy_log"' EXIT
-chmod 755 "$pg_dir"
-TRIAD_TEST_POSTGRES=$(scripts/pg-cluster.sh start "$pg_dir/data" "$pg_port")
-export TRIAD_TEST_POSTGRES TRIAD_REQUIRE_POSTGRES=1
-echo "PostgreSQL at $TRIAD_TEST_POSTGRES"
 
 # clang-tidy runs beside the tests at the lowest priority: many tests wait (on servers, timers,
 # child processes) and leave a core idle, which tidy takes; the tests keep precedence.

@@ -23,8 +23,11 @@
 //     on a stream's later message while an earlier one waits for its retry.
 //   - The group's checkpoint (every message at or below it is acked or parked), the acks above
 //     it, attempt counts and parked messages are stored durably (an acknowledged Ack survives a
-//     crash); in-flight leases are not: after a restart those messages are delivered again.
-//     Acks that arrive together share one commit. Guide and file format: docs/consumer-groups.md.
+//     crash). In an SQLite file in-flight leases are not: after a restart those messages are
+//     delivered again; acks that arrive together share one commit. In PostgreSQL
+//     (postgres://…) everything is stored, leases and members included, so several processes
+//     (server nodes) serve the same groups: each operation runs under the group's row lock and
+//     commits before it returns. Guide and formats: docs/consumer-groups.md.
 //
 // Storage failures surface as kUnavailable, kResourceExhausted or kInternal from any call; the
 // group is then reloaded from its file, so its in-flight messages are delivered again.
@@ -114,18 +117,25 @@ struct GroupInfo {
 };
 
 struct ConsumerGroupsOptions {
-  // Where group state is kept: "sqlite:PATH" or "memory:". Empty: beside the store
-  // ("sqlite:STORE_PATH.groups"; "memory:" for a memory store).
+  // Where group state is kept: "sqlite:PATH", "memory:", or "postgres://…" (shared by every
+  // process opening it: use the store's own URI). Empty: beside an SQLite or memory store
+  // ("sqlite:STORE_PATH.groups"; "memory:" for a memory store); a PostgreSQL store needs it set.
   std::string uri;
   // nullptr: RealClock(). Tests pass a SimulatedClock.
   Clock* clock = nullptr;
 };
 
+// The consumer-group URI that goes with an event store URI: "sqlite:PATH" or a path →
+// "sqlite:PATH.groups"; "memory:" → "memory:"; a postgres:// URI → itself (the groups share the
+// store's schema). Pass the store's URI as opened, not EventStore::Describe(), which masks
+// passwords.
+std::string DefaultConsumerGroupsUri(std::string_view event_store_uri);
+
 class ConsumerGroups {
  public:
   // Opens the group state over `store` (non-owning; must outlive this object), loading the
   // groups already created. Errors: kInvalidArgument (bad uri), kUnavailable, kDataLoss (the file
-  // is not a Triad group file).
+  // is not a Triad group file, or its schema is newer than this binary).
   static Result<std::unique_ptr<ConsumerGroups>> Open(EventStore* store,
                                                       const ConsumerGroupsOptions& options);
 
@@ -153,8 +163,9 @@ class ConsumerGroups {
   // in position order within each stream. Polling also renews the member's lease, and a member
   // waiting in a poll is never considered gone. With options.wait_us > 0 it waits (on the
   // injected Clock) until a message can be handed out: woken by appends through the store, acks,
-  // nacks and due retries or timeouts, and by looking at the log every 250 ms for other
-  // processes' commits. The delivery counts are durable before it returns.
+  // nacks and due retries or timeouts, and by looking every 250 ms for other processes' commits
+  // (and, on shared storage, other nodes' acks and nacks). The delivery counts are durable
+  // before it returns.
   // Errors: kNotFound (group, also when deleted during the wait), kInvalidArgument (member name,
   // max_messages, negative wait_us).
   virtual Result<std::vector<GroupMessage>> Poll(std::string_view group, std::string_view member,

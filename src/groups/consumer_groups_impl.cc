@@ -17,7 +17,7 @@ constexpr size_t kRememberedFailures = 64;
 }  // namespace
 
 ConsumerGroupsImpl::ConsumerGroupsImpl(EventStore* store, Clock* clock,
-                                       std::unique_ptr<GroupFile> file, std::string describe)
+                                       std::unique_ptr<GroupStorage> file, std::string describe)
     : store_(store), clock_(clock), describe_(std::move(describe)), file_(std::move(file)) {}
 
 ConsumerGroupsImpl::~ConsumerGroupsImpl() {
@@ -27,6 +27,10 @@ ConsumerGroupsImpl::~ConsumerGroupsImpl() {
 Status ConsumerGroupsImpl::Start() {
   std::lock_guard file_lock(file_mu_);
   std::lock_guard lock(mu_);
+  listener_id_ = store_->AddCommitListener([this](Position) { Wake(); });
+  listening_ = true;
+  // Shared storage loads each group inside its lock, when an operation first needs it.
+  if (file_->shared()) return Status::OK();
   TRIAD_ASSIGN_OR_RETURN(auto stored, file_->LoadAll());
   for (StoredGroup& g : stored) {
     auto state = std::make_unique<GroupState>(g.name, g.settings, g.created_at_us, g.checkpoint);
@@ -34,8 +38,6 @@ Status ConsumerGroupsImpl::Start() {
     TRIAD_RETURN_IF_ERROR(state->Restore(std::move(g), *store_).Annotate("group '" + name + "'"));
     groups_[name] = std::move(state);
   }
-  listener_id_ = store_->AddCommitListener([this](Position) { Wake(); });
-  listening_ = true;
   return Status::OK();
 }
 
@@ -129,6 +131,7 @@ Status ConsumerGroupsImpl::ReloadLocked(const std::string& name) {
 Result<bool> ConsumerGroupsImpl::Create(std::string_view name, const GroupSettings& settings) {
   TRIAD_RETURN_IF_ERROR(ValidateGroupName(name));
   TRIAD_ASSIGN_OR_RETURN(GroupSettings normalized, NormalizeSettings(settings));
+  if (file_->shared()) return CreateShared(name, normalized);
   std::lock_guard file_lock(file_mu_);
   std::lock_guard lock(mu_);
   if (auto it = groups_.find(name); it != groups_.end()) {
@@ -145,6 +148,11 @@ Result<bool> ConsumerGroupsImpl::Create(std::string_view name, const GroupSettin
 }
 
 Status ConsumerGroupsImpl::Delete(std::string_view name) {
+  if (file_->shared()) {
+    TRIAD_RETURN_IF_ERROR(DeleteShared(name));
+    Wake();
+    return Status::OK();
+  }
   {
     std::lock_guard file_lock(file_mu_);
     // Queued changes of the group must not land after its rows are gone.
@@ -159,6 +167,7 @@ Status ConsumerGroupsImpl::Delete(std::string_view name) {
 }
 
 Result<int64_t> ConsumerGroupsImpl::Run(std::string_view group, const Operation& op) {
+  if (file_->shared()) return RunShared(group, op);
   Result<int64_t> result = int64_t{0};
   uint64_t ticket = 0;
   {
@@ -194,7 +203,10 @@ Result<GroupInfo> ConsumerGroupsImpl::Get(std::string_view name) {
 
 Result<std::vector<GroupInfo>> ConsumerGroupsImpl::List() {
   std::vector<std::string> names;
-  {
+  if (file_->shared()) {
+    std::lock_guard file_lock(file_mu_);
+    TRIAD_ASSIGN_OR_RETURN(names, file_->ListNames());
+  } else {
     std::lock_guard lock(mu_);
     for (const auto& [name, group] : groups_) names.push_back(name);
   }
@@ -228,35 +240,117 @@ Result<std::vector<GroupMessage>> ConsumerGroupsImpl::Poll(std::string_view grou
   while (true) {
     const uint64_t generation = wake_generation_.load();
     std::vector<GroupMessage> messages;
-    Status refreshed;
     bool done = false;
-    uint64_t ticket = 0;
-    int64_t wake_at = 0;
-    {
-      std::lock_guard lock(mu_);
-      TRIAD_ASSIGN_OR_RETURN(GroupState * state, FindLocked(group));
-      const int64_t now = clock_->NowMicros();
-      GroupChanges changes;
-      refreshed = RefreshLocked(*state, now, changes);
-      if (!begun) {
-        state->BeginPoll(name, now);
-        begun = true;
-      }
-      if (refreshed.ok()) messages = state->Take(name, options.max_messages, now, changes);
-      done = !refreshed.ok() || !messages.empty() || now >= deadline;
-      if (done) state->EndPoll(name, now);
-      ticket = EnqueueLocked(state->name(), std::move(changes));
-      wake_at = std::min({deadline, state->NextDueUs(), now + kExternalPollUs});
+    int64_t wake_at = deadline;
+    // Delivered attempts are durable before Run returns, so before the messages are handed out.
+    Result<int64_t> looked =
+        Run(group, [&](GroupState& state, int64_t now, GroupChanges& changes) -> Result<int64_t> {
+          if (!begun) {
+            state.BeginPoll(name, now, deadline, changes);
+            begun = true;
+          }
+          messages = state.Take(name, options.max_messages, now, changes);
+          done = !messages.empty() || now >= deadline;
+          if (done) state.EndPoll(name, now, changes);
+          wake_at = std::min({deadline, state.NextDueUs(), now + kExternalPollUs});
+          return int64_t{0};
+        });
+    if (!looked.ok()) {
+      if (begun && !done) AbandonPoll(group, name);
+      return looked.status();
     }
-    // Delivered attempts are durable before the messages are handed out.
-    TRIAD_RETURN_IF_ERROR(WaitDurable(ticket));
-    TRIAD_RETURN_IF_ERROR(refreshed);
     if (done) return messages;
     std::unique_lock lock(wake_mu_);
     while (wake_generation_.load() == generation) {
       if (!clock_->WaitUntil(lock, wake_cv_, wake_at)) break;
     }
   }
+}
+
+void ConsumerGroupsImpl::AbandonPoll(std::string_view group, const std::string& member) {
+  std::lock_guard lock(mu_);
+  auto state = FindLocked(group);
+  if (!state.ok()) return;
+  GroupChanges unstored;  // the member's lease runs from its last stored poll
+  (*state)->EndPoll(member, clock_->NowMicros(), unstored);
+}
+
+Result<int64_t> ConsumerGroupsImpl::RunShared(std::string_view group, const Operation& op) {
+  Result<int64_t> result = int64_t{0};
+  {
+    std::lock_guard file_lock(file_mu_);
+    TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<GroupLock> locked, file_->Lock(group));
+    std::lock_guard lock(mu_);
+    auto it = groups_.find(group);
+    if (locked->version() == 0) {
+      if (it != groups_.end()) groups_.erase(it);
+      return NotFoundError("no consumer group '" + std::string(group) + "'");
+    }
+    if (it == groups_.end() || it->second->stored_version() != locked->version()) {
+      // Another node changed the group since this node last did (or this node never saw it).
+      TRIAD_ASSIGN_OR_RETURN(StoredGroup stored, locked->Load());
+      auto state = std::make_unique<GroupState>(stored.name, stored.settings, stored.created_at_us,
+                                                stored.checkpoint);
+      TRIAD_RETURN_IF_ERROR(state->Restore(std::move(stored), *store_)
+                                .Annotate("loading group '" + std::string(group) + "'"));
+      // The stored holds and deadlines apply as their messages enter the window: fill it before
+      // the refresh looks for expired ones.
+      TRIAD_RETURN_IF_ERROR(
+          state->Fill(*store_).Annotate("reading the log for group '" + std::string(group) + "'"));
+      state->set_stored_version(locked->version());
+      it = groups_.insert_or_assign(std::string(group), std::move(state)).first;
+    }
+    GroupState& state = *it->second;
+    const int64_t now = clock_->NowMicros();
+    GroupChanges changes;
+    if (Status refreshed = RefreshLocked(state, now, changes); !refreshed.ok()) {
+      state.set_stored_version(0);  // memory may be ahead of the storage now: reload next time
+      return refreshed;
+    }
+    result = op(state, now, changes);
+    state.UpdateCheckpoint(changes);
+    // Whatever changed in memory is stored, even when the operation failed half-way.
+    if (changes.empty_for_shared()) return result;  // `locked` rolls back: nothing to store
+    const int64_t version = locked->version();
+    state.set_stored_version(0);  // unknown until the commit is known to have landed
+    TRIAD_RETURN_IF_ERROR(locked->Commit(changes).Annotate("storing consumer-group state"));
+    state.set_stored_version(version + 1);
+  }
+  Wake();  // acks and give-backs may unblock streams for polls waiting on this node
+  return result;
+}
+
+Result<bool> ConsumerGroupsImpl::CreateShared(std::string_view name,
+                                              const GroupSettings& settings) {
+  std::lock_guard file_lock(file_mu_);
+  const Position checkpoint = settings.start_position - 1;
+  // Two tries: a group that another node deletes between our insert and our look is created.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Status created = file_->Create(name, settings, clock_->NowMicros(), checkpoint);
+    if (created.ok()) return true;
+    if (created.code() != StatusCode::kAlreadyExists) return created;
+    TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<GroupLock> locked, file_->Lock(name));
+    if (locked->version() == 0) continue;
+    TRIAD_ASSIGN_OR_RETURN(StoredGroup stored, locked->Load());
+    if (SameSettings(stored.settings, settings)) return false;
+    return AlreadyExistsError("consumer group '" + std::string(name) +
+                              "' already exists with other settings");
+  }
+  return AbortedError("consumer group '" + std::string(name) +
+                      "' was deleted and created again by other nodes meanwhile; retry");
+}
+
+Status ConsumerGroupsImpl::DeleteShared(std::string_view name) {
+  std::lock_guard file_lock(file_mu_);
+  {
+    TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<GroupLock> locked, file_->Lock(name));
+    if (locked->version() == 0)
+      return NotFoundError("no consumer group '" + std::string(name) + "'");
+  }  // rolled back: Delete runs in a transaction of its own
+  TRIAD_RETURN_IF_ERROR(file_->Delete(name));
+  std::lock_guard lock(mu_);
+  if (auto it = groups_.find(name); it != groups_.end()) groups_.erase(it);
+  return Status::OK();
 }
 
 Result<int64_t> ConsumerGroupsImpl::Ack(std::string_view group, std::string_view member,

@@ -46,7 +46,7 @@ inline constexpr int64_t kExternalPollUs = 250'000;
 
 class ConsumerGroupsImpl final : public ConsumerGroups {
  public:
-  ConsumerGroupsImpl(EventStore* store, Clock* clock, std::unique_ptr<GroupFile> file,
+  ConsumerGroupsImpl(EventStore* store, Clock* clock, std::unique_ptr<GroupStorage> file,
                      std::string describe);
   ~ConsumerGroupsImpl() override;
   ConsumerGroupsImpl(const ConsumerGroupsImpl&) = delete;
@@ -90,8 +90,17 @@ class ConsumerGroupsImpl final : public ConsumerGroups {
   // Replaces group `name` by its stored state. REQUIRES: file_mu_ and mu_ held.
   Status ReloadLocked(const std::string& name);
   // Refreshes `group`, runs `op` on it, and makes the changes durable: Ack, Nack, ReplayParked,
-  // Get and ListParked all have this shape.
+  // Get, ListParked and each look of a Poll all have this shape. `op` is not run when the
+  // refresh fails.
   Result<int64_t> Run(std::string_view group, const Operation& op);
+  // Run on shared storage: inside the storage's lock on the group, after reloading the group if
+  // another node changed it; the changes are committed before the lock is released. REQUIRES:
+  // no mutex held.
+  Result<int64_t> RunShared(std::string_view group, const Operation& op);
+  Result<bool> CreateShared(std::string_view name, const GroupSettings& settings);
+  Status DeleteShared(std::string_view name);
+  // Ends a poll that failed half-way, in memory only. REQUIRES: no mutex held.
+  void AbandonPoll(std::string_view group, const std::string& member);
   // Wakes every waiting poll.
   void Wake();
 
@@ -100,7 +109,7 @@ class ConsumerGroupsImpl final : public ConsumerGroups {
   const std::string describe_;
 
   std::mutex file_mu_;
-  std::unique_ptr<GroupFile> file_;  // guarded by file_mu_
+  std::unique_ptr<GroupStorage> file_;  // guarded by file_mu_
 
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<GroupState>, std::less<>> groups_;  // guarded by mu_

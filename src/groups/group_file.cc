@@ -139,7 +139,7 @@ Result<std::vector<StoredGroup>> GroupFile::LoadAll() {
       sqlite::ScopedReset reset(attempts);
       attempts->Bind(1, g.name);
       while (attempts->Step() == SQLITE_ROW) {
-        g.attempts[attempts->Int(0)] = static_cast<int32_t>(attempts->Int(1));
+        g.messages[attempts->Int(0)].attempts = static_cast<int32_t>(attempts->Int(1));
       }
     }
     TRIAD_ASSIGN_OR_RETURN(auto* parked,
@@ -176,6 +176,14 @@ Status GroupFile::Create(std::string_view name, const GroupSettings& settings,
   });
 }
 
+Result<std::vector<std::string>> GroupFile::ListNames() {
+  return InternalError("the SQLite group file is private to one process; use LoadAll");
+}
+
+Result<std::unique_ptr<GroupLock>> GroupFile::Lock(std::string_view) {
+  return InternalError("the SQLite group file is private to one process; it has no locks");
+}
+
 Status GroupFile::Delete(std::string_view name) {
   return InTransaction([&]() -> Status {
     for (const char* sql :
@@ -200,12 +208,12 @@ Status GroupFile::Commit(std::span<const PendingChanges> batch) {
 }
 
 Status GroupFile::Apply(std::string_view name, const GroupChanges& changes) {
-  for (const auto& [position, attempts] : changes.attempts) {
+  for (const auto& [position, message] : changes.messages) {
     TRIAD_ASSIGN_OR_RETURN(auto* stmt, db_->Prepare("INSERT OR REPLACE INTO cg_attempts (grp, "
                                                     "position, attempts) VALUES (?1, ?2, ?3)"));
     stmt->Bind(1, name);
     stmt->Bind(2, position);
-    stmt->Bind(3, int64_t{attempts});
+    stmt->Bind(3, int64_t{message.attempts});
     TRIAD_RETURN_IF_ERROR(Step(stmt, "storing attempts"));
   }
   for (Position position : changes.acked) {

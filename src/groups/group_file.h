@@ -1,4 +1,4 @@
-// GroupFile: the durable state of consumer groups, one SQLite file beside the store
+// GroupFile: the private GroupStorage (group_storage.h): one SQLite file beside the store
 // ("STORE.groups", docs/consumer-groups.md "Storage"): settings and checkpoint per group, acks
 // above the checkpoint, delivery counts and parked messages. Every write is one transaction with
 // synchronous=FULL, so a change is durable when the call returns. In-flight leases are not
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "groups/group_state.h"
+#include "groups/group_storage.h"
 
 namespace triad::internal::groups {
 
@@ -29,31 +30,22 @@ inline constexpr int32_t kApplicationId = 0x54524752;
 // The schema version this binary writes; a file with a newer one is refused.
 inline constexpr int64_t kSchemaVersion = 1;
 
-// The changes of one operation on group `group`, waiting for the next commit.
-struct PendingChanges {
-  std::string group;
-  GroupChanges changes;
-};
-
-class GroupFile {
+class GroupFile final : public GroupStorage {
  public:
   // Opens or creates the file at `path` (":memory:" for a private in-memory database).
   // Errors: kDataLoss (not a group file, or a newer schema), kUnavailable.
   static Result<std::unique_ptr<GroupFile>> Open(const std::string& path);
 
-  // Every stored group. Errors: kDataLoss (unreadable settings), kUnavailable.
-  Result<std::vector<StoredGroup>> LoadAll();
-
-  // Stores a new group. Errors: kAlreadyExists, kUnavailable.
+  bool shared() const override { return false; }
+  Result<std::vector<StoredGroup>> LoadAll() override;
   Status Create(std::string_view name, const GroupSettings& settings, int64_t created_at_us,
-                Position checkpoint);
-
-  // Deletes a group and all its rows.
-  Status Delete(std::string_view name);
-
-  // Applies the changes of several operations, in order, in one durable transaction (group
-  // commit: one sync for all of them). Nothing when `batch` is empty.
-  Status Commit(std::span<const PendingChanges> batch);
+                Position checkpoint) override;
+  Status Delete(std::string_view name) override;
+  // One sync for the whole batch; attempts are stored, holders, deadlines and members are not.
+  Status Commit(std::span<const PendingChanges> batch) override;
+  // kInternal: a private store is never listed by name or locked.
+  Result<std::vector<std::string>> ListNames() override;
+  Result<std::unique_ptr<GroupLock>> Lock(std::string_view name) override;
 
  private:
   explicit GroupFile(std::unique_ptr<sqlite::Connection> db) : db_(std::move(db)) {}

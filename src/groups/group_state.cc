@@ -47,7 +47,10 @@ Status GroupState::Restore(StoredGroup stored, EventStore& store) {
   for (Position p : stored.acked) {
     if (p > checkpoint_) acked_.insert(p);
   }
-  restored_attempts_ = std::move(stored.attempts);
+  restored_messages_ = std::move(stored.messages);
+  for (auto& [name, m] : stored.members) {
+    members_[name] = Member{.last_seen_us = m.last_seen_us, .polling_until_us = m.polling_until_us};
+  }
   for (auto& [parked, replaying] : stored.parked) {
     const Position p = parked.position;
     if (replaying) {
@@ -61,15 +64,46 @@ Status GroupState::Restore(StoredGroup stored, EventStore& store) {
 
 void GroupState::Insert(RecordedEvent event, bool replayed, int32_t attempts) {
   const Position p = event.position;
-  if (auto it = restored_attempts_.find(p); it != restored_attempts_.end()) {
-    attempts = it->second;
-    restored_attempts_.erase(it);
-  }
   Message m;
   m.event = std::move(event);
   m.attempts = attempts;
   m.replayed = replayed;
+  if (auto it = restored_messages_.find(p); it != restored_messages_.end()) {
+    const StoredMessage& stored = it->second;
+    m.attempts = stored.attempts;
+    if (!stored.member.empty()) {
+      // Held by a member (on shared storage, possibly through another node).
+      m.state = State::kInFlight;
+      m.member = stored.member;
+      m.due_us = stored.due_us;
+      Owner& o = owners_[m.event.stream];
+      o.member = stored.member;
+      o.in_flight++;
+      NoteDue(m.due_us);
+    } else if (stored.due_us > 0) {
+      m.state = State::kRetrying;
+      m.due_us = stored.due_us;
+      NoteDue(m.due_us);
+    }
+    restored_messages_.erase(it);
+  }
   window_[p] = std::move(m);
+}
+
+void GroupState::Record(Position p, const Message& m, GroupChanges& changes) {
+  StoredMessage stored{.attempts = m.attempts};
+  if (m.state == State::kInFlight) {
+    stored.member = m.member;
+    stored.due_us = m.due_us;
+  } else if (m.state == State::kRetrying) {
+    stored.due_us = m.due_us;
+  }
+  changes.messages.emplace_back(p, std::move(stored));
+}
+
+void GroupState::RecordMember(const std::string& name, const Member& m, GroupChanges& changes) {
+  changes.members.emplace_back(
+      name, StoredMember{.last_seen_us = m.last_seen_us, .polling_until_us = m.polling_until_us});
 }
 
 Status GroupState::Fill(EventStore& store) {
@@ -100,18 +134,28 @@ Status GroupState::Fill(EventStore& store) {
   return Status::OK();
 }
 
-void GroupState::BeginPoll(const std::string& member, int64_t now_us) {
+void GroupState::BeginPoll(const std::string& member, int64_t now_us, int64_t until_us,
+                           GroupChanges& changes) {
   Member& m = members_[member];
   m.polling++;
   m.last_seen_us = now_us;
+  m.polling_until_us = std::max(m.polling_until_us, until_us);
+  RecordMember(member, m, changes);
 }
 
-void GroupState::EndPoll(const std::string& member, int64_t now_us) {
+void GroupState::EndPoll(const std::string& member, int64_t now_us, GroupChanges& changes) {
   auto it = members_.find(member);
-  if (it == members_.end()) return;
-  // A poll that began on a group since deleted and created again never began on this one.
-  if (it->second.polling > 0) it->second.polling--;
-  it->second.last_seen_us = now_us;
+  if (it == members_.end()) {
+    // Expired meanwhile by another node, or its state was reloaded: it is alive again.
+    it = members_.emplace(member, Member{}).first;
+  } else if (it->second.polling > 0) {
+    // A poll that began on a group since deleted and created again never began on this one.
+    it->second.polling--;
+  }
+  Member& m = it->second;
+  m.last_seen_us = now_us;
+  if (m.polling == 0) m.polling_until_us = 0;
+  RecordMember(member, m, changes);
 }
 
 void GroupState::Unhold(Message& m) {
@@ -148,8 +192,11 @@ void GroupState::GiveBack(Position position, bool park, int64_t retry_at_us,
     m.state = State::kRetrying;
     m.due_us = retry_at_us;
     NoteDue(retry_at_us);
+    Record(position, m, changes);
   } else {
     m.state = State::kPending;
+    m.due_us = 0;
+    Record(position, m, changes);
   }
   // The member may not act on later messages of the stream before this one is retried.
   for (auto j = window_.upper_bound(position); j != window_.end(); ++j) {
@@ -157,6 +204,8 @@ void GroupState::GiveBack(Position position, bool park, int64_t retry_at_us,
     if (later.state == State::kInFlight && later.member == member && later.event.stream == stream) {
       Unhold(later);
       later.state = State::kPending;
+      later.due_us = 0;
+      Record(j->first, later, changes);
     }
   }
 }
@@ -165,12 +214,13 @@ void GroupState::Expire(int64_t now_us, GroupChanges& changes) {
   const int32_t max_attempts = settings_.max_attempts;
   std::vector<std::string> gone;
   for (const auto& [name, m] : members_) {
-    if (m.polling == 0 && now_us - m.last_seen_us >= settings_.member_lease_us) {
+    if (m.polling == 0 && now_us >= m.ExpiresUs(settings_.member_lease_us)) {
       gone.push_back(name);
     }
   }
   for (const std::string& name : gone) {
     members_.erase(name);
+    changes.members_gone.push_back(name);
     for (auto it = window_.begin(); it != window_.end();) {
       const Position p = it->first;
       Message& m = it->second;
@@ -186,7 +236,9 @@ void GroupState::Expire(int64_t now_us, GroupChanges& changes) {
   for (auto& [p, m] : window_) {
     if (m.state == State::kRetrying) {
       if (m.due_us <= now_us) {
+        // Not recorded: a stored retry time that has passed means pending to every node.
         m.state = State::kPending;
+        m.due_us = 0;
       } else {
         next = std::min(next, m.due_us);
       }
@@ -235,7 +287,7 @@ std::vector<GroupMessage> GroupState::Take(const std::string& member, size_t max
     Owner& o = owners_[stream];
     o.member = member;
     o.in_flight++;
-    changes.attempts.emplace_back(p, m.attempts);
+    Record(p, m, changes);
     out.push_back(GroupMessage{.event = m.event, .attempt = m.attempts});
   }
   return out;
@@ -364,7 +416,7 @@ GroupInfo GroupState::Info(Position head) const {
 int64_t GroupState::NextDueUs() const {
   int64_t next = next_due_us_;
   for (const auto& [name, m] : members_) {
-    if (m.polling == 0) next = std::min(next, m.last_seen_us + settings_.member_lease_us);
+    if (m.polling == 0) next = std::min(next, m.ExpiresUs(settings_.member_lease_us));
   }
   return next;
 }

@@ -18,6 +18,7 @@
 #include "triad/consumer_groups.h"
 #include "triad/event_store.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -33,38 +34,70 @@ namespace triad::internal::groups {
 // Messages read ahead of the checkpoint (outstanding plus acked above it), at most.
 inline constexpr size_t kMaxWindow = 10'000;
 
+// The stored state of one message in the window that is neither acked nor parked.
+struct StoredMessage {
+  // Deliveries so far.
+  int32_t attempts = 0;
+  // The holder while in flight; empty otherwise.
+  std::string member;
+  // In flight: the ack deadline; retrying: the retry time; 0: pending.
+  int64_t due_us = 0;
+};
+
+// The stored liveness of one member.
+struct StoredMember {
+  int64_t last_seen_us = 0;
+  // The deadline of the poll it is waiting in (0: none); it is alive until this plus its lease.
+  int64_t polling_until_us = 0;
+};
+
 // The durable effects of one operation. Empty for a read-only operation.
+//
+// A private store (the SQLite group file) keeps only what survives a restart: attempts, acks,
+// parked messages and the checkpoint. A shared store (PostgreSQL, several nodes) also keeps who
+// holds what until when, and the members, so that any node can take over the group's state.
 struct GroupChanges {
-  // Acked positions: removed from attempts; kept as acks when above `checkpoint`.
+  // Acked positions: removed from messages; kept as acks when above `checkpoint`.
   std::vector<Position> acked;
-  // Delivery counts to store (position, attempts).
-  std::vector<std::pair<Position, int32_t>> attempts;
-  // Messages newly parked (replacing a replayed row).
+  // Message states to store (upserts, in order; a later entry for a position wins).
+  std::vector<std::pair<Position, StoredMessage>> messages;
+  // Messages newly parked (replacing a replayed row); their message rows go.
   std::vector<ParkedMessage> parked;
   // Parked messages handed back to the group (attempts reset).
   std::vector<Position> replayed;
   // Replayed messages acked: their parked rows go.
   std::vector<Position> unparked;
+  // Member liveness to store (upserts, in order), and members gone.
+  std::vector<std::pair<std::string, StoredMember>> members;
+  std::vector<std::string> members_gone;
   // The checkpoint after the operation; stored when `checkpoint_moved`.
   Position checkpoint = 0;
   bool checkpoint_moved = false;
 
+  // Nothing a private store keeps.
   bool empty() const {
-    return acked.empty() && attempts.empty() && parked.empty() && replayed.empty() &&
+    return acked.empty() && messages.empty() && parked.empty() && replayed.empty() &&
            unparked.empty() && !checkpoint_moved;
   }
+  // Nothing at all, member liveness included.
+  bool empty_for_shared() const { return empty() && members.empty() && members_gone.empty(); }
 };
 
-// What the group file holds for one group, loaded at open.
+// What the group storage holds for one group, loaded at open (or, on shared storage, whenever
+// another node changed the group).
 struct StoredGroup {
   std::string name;
   GroupSettings settings;
   int64_t created_at_us = 0;
   Position checkpoint = 0;
   std::set<Position> acked;
-  std::map<Position, int32_t> attempts;
+  // Messages delivered at least once, neither acked nor parked. A private store keeps only
+  // their attempts (member empty, due_us 0): after a restart they are pending again.
+  std::map<Position, StoredMessage> messages;
   // Parked messages; `replaying` ones were handed back and are not yet acked.
   std::vector<std::pair<ParkedMessage, bool>> parked;
+  // Members and their liveness (shared storage only).
+  std::map<std::string, StoredMember> members;
 };
 
 class GroupState {
@@ -72,8 +105,9 @@ class GroupState {
   // A new group, or one restored from the file (then call Restore before anything else).
   GroupState(std::string name, GroupSettings settings, int64_t created_at_us, Position checkpoint);
 
-  // Loads the acks, attempts and parked messages of `stored`; replaying messages are read back
-  // from `store` into the window. Errors: those of the store.
+  // Loads the acks, messages, parked messages and members of `stored`; replaying messages are
+  // read back from `store` into the window, the others enter it as Fill reads them.
+  // Errors: those of the store.
   Status Restore(StoredGroup stored, EventStore& store);
 
   // Reads new matching events into the window, up to kMaxWindow. Errors: those of the store.
@@ -83,10 +117,12 @@ class GroupState {
   // passed; parks those out of attempts. Cheap when nothing is due.
   void Expire(int64_t now_us, GroupChanges& changes);
 
-  // Records that `member` polls now; BeginPoll/EndPoll bracket a poll so that a member waiting in
-  // a long poll is never expired.
-  void BeginPoll(const std::string& member, int64_t now_us);
-  void EndPoll(const std::string& member, int64_t now_us);
+  // Records that `member` polls now, waiting at most until `until_us`; BeginPoll/EndPoll bracket
+  // a poll so that a member waiting in a long poll is never expired. Another node sees only the
+  // stored deadline: the member is alive until it plus the lease, even if this node dies.
+  void BeginPoll(const std::string& member, int64_t now_us, int64_t until_us,
+                 GroupChanges& changes);
+  void EndPoll(const std::string& member, int64_t now_us, GroupChanges& changes);
 
   // Hands up to `max` messages to `member` (see the header comment for the order rules).
   std::vector<GroupMessage> Take(const std::string& member, size_t max, int64_t now_us,
@@ -122,6 +158,11 @@ class GroupState {
   const GroupSettings& settings() const { return settings_; }
   Position checkpoint() const { return checkpoint_; }
 
+  // Shared storage: the stored version this state was loaded at or last committed (0: unknown,
+  // reload before use).
+  int64_t stored_version() const { return stored_version_; }
+  void set_stored_version(int64_t version) { stored_version_ = version; }
+
  private:
   enum class State : uint8_t { kPending, kInFlight, kRetrying };
   struct Message {
@@ -134,14 +175,25 @@ class GroupState {
   };
   struct Member {
     int64_t last_seen_us = 0;
+    // The deadline of its longest poll in progress, as stored (other nodes' polls included).
+    int64_t polling_until_us = 0;
+    // Polls in progress on this node.
     int polling = 0;
+    // When the lease runs out, unless it polls on this node now.
+    int64_t ExpiresUs(int64_t lease_us) const {
+      return std::max(last_seen_us, polling_until_us) + lease_us;
+    }
   };
   struct Owner {
     std::string member;
     int64_t in_flight = 0;
   };
 
+  // Adds `event` to the window with its stored state (restored_messages_) if it has one.
   void Insert(RecordedEvent event, bool replayed, int32_t attempts);
+  // Records the state of message `p` in `changes`.
+  static void Record(Position p, const Message& m, GroupChanges& changes);
+  static void RecordMember(const std::string& name, const Member& m, GroupChanges& changes);
   // Takes `m` back from its holder: it becomes pending, retrying (retry_at_us > 0) or parked
   // (park). Then the later messages of its stream held by the same member become pending.
   void GiveBack(Position position, bool park, int64_t retry_at_us, std::string_view reason,
@@ -161,14 +213,15 @@ class GroupState {
   std::map<Position, Message> window_;
   // Acked positions above the checkpoint.
   std::set<Position> acked_;
-  // Delivery counts restored from the file for messages not yet back in the window.
-  std::map<Position, int32_t> restored_attempts_;
+  // Stored message states not yet back in the window (Insert applies them).
+  std::map<Position, StoredMessage> restored_messages_;
   // Parked messages; the flag marks those replaying (back in the window).
   std::map<Position, std::pair<ParkedMessage, bool>> parked_;
   std::map<std::string, Member> members_;
   std::unordered_map<std::string, Owner> owners_;
   // A lower bound of the earliest message deadline or retry time.
   int64_t next_due_us_ = INT64_MAX;
+  int64_t stored_version_ = 0;
 };
 
 }  // namespace triad::internal::groups

@@ -7,6 +7,8 @@
 
 #include "groups/consumer_groups_impl.h"
 #include "groups/group_file.h"
+#include "postgres/pg_group_store.h"
+#include "postgres/pg_uri.h"
 
 namespace triad {
 namespace {
@@ -16,13 +18,12 @@ Result<std::string> GroupFilePath(const EventStore& store, const ConsumerGroupsO
   std::string uri = options.uri;
   if (uri.empty()) {
     const std::string store_uri = store.Describe();
-    if (store_uri == "memory:" || store_uri == "memory") {
-      uri = "memory:";
-    } else if (store_uri.starts_with("sqlite:")) {
-      uri = store_uri + ".groups";
+    if (store_uri == "memory:" || store_uri == "memory" || store_uri.starts_with("sqlite:")) {
+      uri = DefaultConsumerGroupsUri(store_uri);
     } else {
       return InvalidArgumentError("no default consumer-group location beside store '" + store_uri +
-                                  "'; set ConsumerGroupsOptions::uri");
+                                  "'; set ConsumerGroupsOptions::uri (for a PostgreSQL store, its "
+                                  "postgres:// URI)");
     }
   }
   if (uri == "memory:" || uri == "memory") return std::string(":memory:");
@@ -32,7 +33,7 @@ Result<std::string> GroupFilePath(const EventStore& store, const ConsumerGroupsO
     if (path.starts_with("//")) path.remove_prefix(2);
   } else if (path.find("://") != std::string_view::npos) {
     return InvalidArgumentError("unsupported consumer-group URI '" + uri +
-                                "'; use sqlite:PATH, a file path, or memory:");
+                                "'; use sqlite:PATH, a file path, postgres://…, or memory:");
   }
   if (path.empty() || path == ":memory:") {
     return InvalidArgumentError("consumer-group URI '" + uri + "' has no path");
@@ -42,15 +43,37 @@ Result<std::string> GroupFilePath(const EventStore& store, const ConsumerGroupsO
 
 }  // namespace
 
+std::string DefaultConsumerGroupsUri(std::string_view event_store_uri) {
+  if (event_store_uri == "memory:" || event_store_uri == "memory") return "memory:";
+  if (internal::pg::IsPostgresUri(event_store_uri)) return std::string(event_store_uri);
+  std::string_view path = event_store_uri;
+  if (path.starts_with("sqlite:")) {
+    path.remove_prefix(7);
+    if (path.starts_with("//")) path.remove_prefix(2);
+  }
+  return "sqlite:" + std::string(path) + ".groups";
+}
+
 Result<std::unique_ptr<ConsumerGroups>> ConsumerGroups::Open(EventStore* store,
                                                              const ConsumerGroupsOptions& options) {
   if (store == nullptr) return InvalidArgumentError("ConsumerGroups::Open needs a store");
+  Clock* clock = options.clock != nullptr ? options.clock : RealClock();
+  if (internal::pg::IsPostgresUri(options.uri)) {
+    // Shared by every node on this database: state and locks live in PostgreSQL.
+    auto target = internal::pg::ParsePostgresUri(options.uri);
+    if (!target.ok()) return target.status();
+    auto shared = internal::pg::OpenPgGroupStore(options.uri);
+    if (!shared.ok()) return shared.status();
+    auto groups = std::make_unique<internal::groups::ConsumerGroupsImpl>(
+        store, clock, std::move(*shared), target->display);
+    if (Status s = groups->Start(); !s.ok()) return s.Annotate("opening consumer groups");
+    return std::unique_ptr<ConsumerGroups>(std::move(groups));
+  }
   auto path = GroupFilePath(*store, options);
   if (!path.ok()) return path.status();
   auto file = internal::groups::GroupFile::Open(*path);
   if (!file.ok()) return file.status();
   const std::string describe = *path == ":memory:" ? "memory:" : "sqlite:" + *path;
-  Clock* clock = options.clock != nullptr ? options.clock : RealClock();
   auto groups = std::make_unique<internal::groups::ConsumerGroupsImpl>(store, clock,
                                                                        std::move(*file), describe);
   if (Status s = groups->Start(); !s.ok()) return s.Annotate("opening consumer groups");

@@ -1,7 +1,12 @@
-// Three competing members on a real SQLite store with the real clock and short leases; one is
-// killed while holding messages. Every event is processed at least once, each stream's events are
-// first processed in version order with no skips, the killed member's messages are handed over
-// once its lease expires, and the checkpoint reaches the head.
+// Three competing members with the real clock and short leases; one is killed while holding
+// messages. Every event is processed at least once, each stream's events are first processed in
+// version order with no skips, the killed member's messages are handed over once its lease
+// expires, and the checkpoint reaches the head.
+//   sqlite:   one SQLite store, one ConsumerGroups shared by the members.
+//   postgres: (when TRIAD_TEST_POSTGRES is set) three nodes on one PostgreSQL schema, each with
+//             its own EventStore and ConsumerGroups; each member polls and acks through its own
+//             node, so the group's state moves between nodes on every operation.
+#include "testing/pg_test_env.h"
 #include "testing/test_util.h"
 
 #include "triad/clock.h"
@@ -77,16 +82,31 @@ void RunMember(ConsumerGroups& groups, const std::string& name, Shared& shared, 
   }
 }
 
-TEST(CompetingMembersTest, KilledMemberIsReplacedWithoutLossOrReordering) {
+class CompetingMembersTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CompetingMembersTest, KilledMemberIsReplacedWithoutLossOrReordering) {
+  const bool postgres = GetParam() == "postgres";
   const auto dir =
       std::filesystem::temp_directory_path() / ("triad-competing-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  const std::string uri =
+      postgres ? FreshPostgresUri("competing") : "sqlite:" + (dir / "store.db").string();
   {
-    auto store = EventStore::Open(Options{}, "sqlite:" + (dir / "store.db").string());
-    ASSERT_OK(store);
-    auto groups = ConsumerGroups::Open(store->get(), {});
-    ASSERT_OK(groups);
+    // One node (sqlite), or one node per member (postgres); node 0 also appends and watches.
+    std::vector<std::unique_ptr<EventStore>> stores;
+    std::vector<std::unique_ptr<ConsumerGroups>> nodes;
+    for (int i = 0; i < (postgres ? 3 : 1); ++i) {
+      auto store = EventStore::Open(Options{}, uri);
+      ASSERT_OK(store);
+      auto groups = ConsumerGroups::Open(store->get(), {.uri = DefaultConsumerGroupsUri(uri)});
+      ASSERT_OK(groups);
+      stores.push_back(std::move(*store));
+      nodes.push_back(std::move(*groups));
+    }
+    auto node = [&](size_t i) -> ConsumerGroups& { return *nodes[i % nodes.size()]; };
+    auto* store = &stores[0];
+    auto* groups = &nodes[0];
     ASSERT_OK((*groups)->Create("workers", {.categories = {"order"},
                                             .max_attempts = 100,
                                             .ack_timeout_us = 1'000'000,
@@ -110,9 +130,9 @@ TEST(CompetingMembersTest, KilledMemberIsReplacedWithoutLossOrReordering) {
         }
       }
     });
-    std::thread a([&] { RunMember(**groups, "member-a", shared, false, nullptr, nullptr); });
-    std::thread b([&] { RunMember(**groups, "member-b", shared, false, nullptr, nullptr); });
-    std::thread c([&] { RunMember(**groups, "member-c", shared, true, &victim_held, &death_us); });
+    std::thread a([&] { RunMember(node(0), "member-a", shared, false, nullptr, nullptr); });
+    std::thread b([&] { RunMember(node(1), "member-b", shared, false, nullptr, nullptr); });
+    std::thread c([&] { RunMember(node(2), "member-c", shared, true, &victim_held, &death_us); });
     writer.join();
 
     // Wait (real time, bounded) for the survivors to finish: the checkpoint reaches the head.
@@ -160,8 +180,18 @@ TEST(CompetingMembersTest, KilledMemberIsReplacedWithoutLossOrReordering) {
       EXPECT_GE(handed_over, 1) << "position " << p << " was never handed over";
     }
   }
+  if (postgres) DropPostgresSchema(uri);
   std::filesystem::remove_all(dir);
 }
+
+std::vector<std::string> Backends() {
+  std::vector<std::string> out = {"sqlite"};
+  if (PostgresTestUrl()) out.push_back("postgres");
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Storage, CompetingMembersTest, ::testing::ValuesIn(Backends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace triad::testing

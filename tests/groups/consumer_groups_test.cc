@@ -1,8 +1,13 @@
 // Consumer groups on a memory store with a simulated clock: the group lifecycle, filters,
 // per-stream order, acks and the checkpoint, nacks with backoff, parking, replay, leases and
 // ack timeouts.
+//   memory:   the group state in memory (the private SQLite kind).
+//   postgres: (when TRIAD_TEST_POSTGRES is set) the state in PostgreSQL, shared by two nodes
+//             (two ConsumerGroups on one schema), and every call goes to the other node than the
+//             call before: each operation must find the state the other node left.
 #include "triad/consumer_groups.h"
 
+#include "testing/pg_test_env.h"
 #include "testing/simulated_clock.h"
 #include "testing/test_util.h"
 
@@ -10,7 +15,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -21,7 +31,49 @@ namespace {
 
 using Positions = std::vector<Position>;
 
-class ConsumerGroupsTest : public ::testing::Test {
+// Sends each call to the next of several nodes in turn.
+class AlternatingNodes final : public ConsumerGroups {
+ public:
+  explicit AlternatingNodes(std::vector<std::unique_ptr<ConsumerGroups>> nodes)
+      : nodes_(std::move(nodes)) {}
+
+  Result<bool> Create(std::string_view name, const GroupSettings& settings) override {
+    return Next().Create(name, settings);
+  }
+  Result<GroupInfo> Get(std::string_view name) override { return Next().Get(name); }
+  Result<std::vector<GroupInfo>> List() override { return Next().List(); }
+  Status Delete(std::string_view name) override { return Next().Delete(name); }
+  Result<std::vector<GroupMessage>> Poll(std::string_view group, std::string_view member,
+                                         const PollOptions& options) override {
+    return Next().Poll(group, member, options);
+  }
+  Result<int64_t> Ack(std::string_view group, std::string_view member,
+                      std::span<const Position> positions) override {
+    return Next().Ack(group, member, positions);
+  }
+  Result<int64_t> Nack(std::string_view group, std::string_view member,
+                       std::span<const Position> positions, std::string_view reason,
+                       bool park) override {
+    return Next().Nack(group, member, positions, reason, park);
+  }
+  Result<std::vector<ParkedMessage>> ListParked(std::string_view group, Position from_position,
+                                                size_t limit) override {
+    return Next().ListParked(group, from_position, limit);
+  }
+  Result<int64_t> ReplayParked(std::string_view group,
+                               std::span<const Position> positions) override {
+    return Next().ReplayParked(group, positions);
+  }
+  std::string Describe() const override { return nodes_[0]->Describe(); }
+
+ private:
+  ConsumerGroups& Next() { return *nodes_[next_++ % nodes_.size()]; }
+
+  std::vector<std::unique_ptr<ConsumerGroups>> nodes_;
+  std::atomic<size_t> next_{0};
+};
+
+class ConsumerGroupsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     Options options;
@@ -29,9 +81,31 @@ class ConsumerGroupsTest : public ::testing::Test {
     auto store = EventStore::Open(options, "memory:");
     ASSERT_OK(store);
     store_ = std::move(*store);
-    auto groups = ConsumerGroups::Open(store_.get(), {.clock = &clock_});
-    ASSERT_OK(groups);
-    groups_ = std::move(*groups);
+    if (GetParam() == "postgres") pg_uri_ = FreshPostgresUri("groups");
+    OpenNodes();
+  }
+
+  void TearDown() override {
+    groups_.reset();
+    if (!pg_uri_.empty()) DropPostgresSchema(pg_uri_);
+  }
+
+  // (Re)opens the group state: one node in memory, or two nodes on PostgreSQL.
+  void OpenNodes() {
+    groups_.reset();
+    if (pg_uri_.empty()) {
+      auto groups = ConsumerGroups::Open(store_.get(), {.clock = &clock_});
+      ASSERT_OK(groups);
+      groups_ = std::move(*groups);
+      return;
+    }
+    std::vector<std::unique_ptr<ConsumerGroups>> nodes;
+    for (int i = 0; i < 2; ++i) {
+      auto node = ConsumerGroups::Open(store_.get(), {.uri = pg_uri_, .clock = &clock_});
+      ASSERT_OK(node);
+      nodes.push_back(std::move(*node));
+    }
+    groups_ = std::make_unique<AlternatingNodes>(std::move(nodes));
   }
 
   Positions Poll(const std::string& member, size_t max = 10, const std::string& group = "g") {
@@ -62,10 +136,11 @@ class ConsumerGroupsTest : public ::testing::Test {
 
   SimulatedClock clock_;
   std::unique_ptr<EventStore> store_;
+  std::string pg_uri_;
   std::unique_ptr<ConsumerGroups> groups_;
 };
 
-TEST_F(ConsumerGroupsTest, CreateGetListDelete) {
+TEST_P(ConsumerGroupsTest, CreateGetListDelete) {
   GroupSettings settings{.categories = {"acct"}, .max_attempts = 3};
   auto created = groups_->Create("g", settings);
   ASSERT_OK(created);
@@ -117,7 +192,7 @@ TEST_F(ConsumerGroupsTest, CreateGetListDelete) {
   EXPECT_EQ(Poll("m"), (Positions{1}));
 }
 
-TEST_F(ConsumerGroupsTest, PollValidatesItsArguments) {
+TEST_P(ConsumerGroupsTest, PollValidatesItsArguments) {
   ASSERT_OK(groups_->Create("g", {}));
   EXPECT_ERROR_CODE(groups_->Poll("g", "", {}), kInvalidArgument);
   EXPECT_ERROR_CODE(groups_->Poll("g", "tab\tname", {}), kInvalidArgument);
@@ -125,7 +200,7 @@ TEST_F(ConsumerGroupsTest, PollValidatesItsArguments) {
   EXPECT_ERROR_CODE(groups_->Poll("g", "m", {.max_messages = 1001}), kInvalidArgument);
 }
 
-TEST_F(ConsumerGroupsTest, FiltersByTypeAndCategoryAndStartPosition) {
+TEST_P(ConsumerGroupsTest, FiltersByTypeAndCategoryAndStartPosition) {
   AppendOne(*store_, "acct-1", "Opened");     // 1
   AppendOne(*store_, "acct-1", "Deposited");  // 2
   AppendOne(*store_, "user-1", "Opened");     // 3
@@ -140,7 +215,7 @@ TEST_F(ConsumerGroupsTest, FiltersByTypeAndCategoryAndStartPosition) {
   EXPECT_EQ(Info().checkpoint, 5);
 }
 
-TEST_F(ConsumerGroupsTest, StreamIsOwnedByOneMemberAtATime) {
+TEST_P(ConsumerGroupsTest, StreamIsOwnedByOneMemberAtATime) {
   AppendOne(*store_, "s-1");  // 1
   AppendOne(*store_, "s-1");  // 2
   AppendOne(*store_, "t-1");  // 3
@@ -164,7 +239,7 @@ TEST_F(ConsumerGroupsTest, StreamIsOwnedByOneMemberAtATime) {
   EXPECT_EQ(Poll("b"), (Positions{4}));
 }
 
-TEST_F(ConsumerGroupsTest, AckAdvancesTheCheckpointOverTheAckedPrefix) {
+TEST_P(ConsumerGroupsTest, AckAdvancesTheCheckpointOverTheAckedPrefix) {
   for (int i = 0; i < 3; ++i) AppendOne(*store_, "s-" + std::to_string(i));
   ASSERT_OK(groups_->Create("g", {}));
   EXPECT_EQ(Poll("m"), (Positions{1, 2, 3}));
@@ -182,7 +257,7 @@ TEST_F(ConsumerGroupsTest, AckAdvancesTheCheckpointOverTheAckedPrefix) {
   EXPECT_EQ(Poll("m"), (Positions{}));
 }
 
-TEST_F(ConsumerGroupsTest, NackRetriesAfterDoublingBackoffThenParks) {
+TEST_P(ConsumerGroupsTest, NackRetriesAfterDoublingBackoffThenParks) {
   AppendOne(*store_, "s-1");  // 1
   AppendOne(*store_, "s-1");  // 2
   ASSERT_OK(groups_->Create(
@@ -230,7 +305,7 @@ TEST_F(ConsumerGroupsTest, NackRetriesAfterDoublingBackoffThenParks) {
   EXPECT_EQ(info.retrying, 0);
 }
 
-TEST_F(ConsumerGroupsTest, ParkedMessagesAreListedAndReplayed) {
+TEST_P(ConsumerGroupsTest, ParkedMessagesAreListedAndReplayed) {
   for (int i = 0; i < 3; ++i) AppendOne(*store_, "s-" + std::to_string(i));
   ASSERT_OK(groups_->Create("g", {}));
   EXPECT_EQ(Poll("m"), (Positions{1, 2, 3}));
@@ -266,7 +341,7 @@ TEST_F(ConsumerGroupsTest, ParkedMessagesAreListedAndReplayed) {
   EXPECT_EQ(Poll("m"), (Positions{}));
 }
 
-TEST_F(ConsumerGroupsTest, NackGivesBackTheLaterMessagesOfItsStream) {
+TEST_P(ConsumerGroupsTest, NackGivesBackTheLaterMessagesOfItsStream) {
   AppendOne(*store_, "s-1");  // 1
   AppendOne(*store_, "s-1");  // 2
   ASSERT_OK(groups_->Create("g", {.retry_backoff_us = 1'000}));
@@ -283,7 +358,7 @@ TEST_F(ConsumerGroupsTest, NackGivesBackTheLaterMessagesOfItsStream) {
   EXPECT_EQ(again[1].attempt, 2);
 }
 
-TEST_F(ConsumerGroupsTest, ExpiredMemberLeaseHandsItsStreamsOver) {
+TEST_P(ConsumerGroupsTest, ExpiredMemberLeaseHandsItsStreamsOver) {
   AppendOne(*store_, "s-1");  // 1
   AppendOne(*store_, "s-1");  // 2
   ASSERT_OK(groups_->Create("g", {.member_lease_us = 10'000'000}));
@@ -309,7 +384,7 @@ TEST_F(ConsumerGroupsTest, ExpiredMemberLeaseHandsItsStreamsOver) {
   EXPECT_EQ(Info().checkpoint, 2);
 }
 
-TEST_F(ConsumerGroupsTest, AckTimeoutRedelivers) {
+TEST_P(ConsumerGroupsTest, AckTimeoutRedelivers) {
   AppendOne(*store_, "s-1");
   ASSERT_OK(groups_->Create("g", {.ack_timeout_us = 5'000'000, .member_lease_us = 60'000'000}));
   EXPECT_EQ(Poll("a"), (Positions{1}));
@@ -323,7 +398,7 @@ TEST_F(ConsumerGroupsTest, AckTimeoutRedelivers) {
   EXPECT_EQ(Ack("b", {1}), 1);
 }
 
-TEST_F(ConsumerGroupsTest, AckTimeoutParksAfterMaxAttempts) {
+TEST_P(ConsumerGroupsTest, AckTimeoutParksAfterMaxAttempts) {
   AppendOne(*store_, "s-1");
   ASSERT_OK(groups_->Create("g", {.max_attempts = 1, .ack_timeout_us = 1'000}));
   EXPECT_EQ(Poll("a"), (Positions{1}));
@@ -336,7 +411,7 @@ TEST_F(ConsumerGroupsTest, AckTimeoutParksAfterMaxAttempts) {
   EXPECT_EQ(Info().checkpoint, 1);
 }
 
-TEST_F(ConsumerGroupsTest, WaitingPollWakesOnAppend) {
+TEST_P(ConsumerGroupsTest, WaitingPollWakesOnAppend) {
   ASSERT_OK(groups_->Create("g", {}));
   Result<std::vector<GroupMessage>> result = std::vector<GroupMessage>{};
   std::thread poller([&] { result = groups_->Poll("g", "m", {.wait_us = 60'000'000}); });
@@ -348,7 +423,7 @@ TEST_F(ConsumerGroupsTest, WaitingPollWakesOnAppend) {
   EXPECT_EQ(PositionsOf(*result), (Positions{1}));
 }
 
-TEST_F(ConsumerGroupsTest, WaitingPollReturnsEmptyAtItsDeadline) {
+TEST_P(ConsumerGroupsTest, WaitingPollReturnsEmptyAtItsDeadline) {
   ASSERT_OK(groups_->Create("g", {}));
   Result<std::vector<GroupMessage>> result = std::vector<GroupMessage>{};
   std::thread poller([&] { result = groups_->Poll("g", "m", {.wait_us = 1'000'000}); });
@@ -359,7 +434,7 @@ TEST_F(ConsumerGroupsTest, WaitingPollReturnsEmptyAtItsDeadline) {
   EXPECT_TRUE(result->empty());
 }
 
-TEST_F(ConsumerGroupsTest, WaitingPollWakesWhenARetryIsDue) {
+TEST_P(ConsumerGroupsTest, WaitingPollWakesWhenARetryIsDue) {
   AppendOne(*store_, "s-1");
   ASSERT_OK(groups_->Create("g", {.retry_backoff_us = 2'000'000}));
   EXPECT_EQ(Poll("m"), (Positions{1}));
@@ -373,6 +448,83 @@ TEST_F(ConsumerGroupsTest, WaitingPollWakesWhenARetryIsDue) {
   ASSERT_EQ(result->size(), 1u);
   EXPECT_EQ((*result)[0].attempt, 2);
 }
+
+// On shared storage everything is stored, leases included: a restarted node (or any other)
+// continues with the holders and deadlines where they were, instead of redelivering at once.
+TEST_P(ConsumerGroupsTest, SharedStateKeepsLeasesAcrossARestart) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "a private store keeps no leases";
+  AppendOne(*store_, "s-1");  // 1
+  AppendOne(*store_, "s-2");  // 2
+  AppendOne(*store_, "s-1");  // 3
+  ASSERT_OK(groups_->Create("g", {.ack_timeout_us = 5'000'000, .member_lease_us = 60'000'000}));
+  EXPECT_EQ(Poll("a", 1), (Positions{1}));
+  EXPECT_EQ(Nack("a", {1}), 1);  // retrying: due in 1 s
+  EXPECT_EQ(Poll("b", 1), (Positions{2}));
+  OpenNodes();
+  // Stream s-1 waits for its retry, s-2 is held by b: nothing for c.
+  EXPECT_EQ(Poll("c"), (Positions{}));
+  GroupInfo info = Info();
+  EXPECT_EQ(info.in_flight, 1);
+  EXPECT_EQ(info.retrying, 1);
+  ASSERT_EQ(info.members.size(), 3u);
+  EXPECT_EQ(info.members[1].name, "b");
+  EXPECT_EQ(info.members[1].streams, std::vector<std::string>{"s-2"});
+  clock_.Advance(1'000'000);
+  auto again = PollMessages("c");
+  ASSERT_EQ(again.size(), 2u);  // the retry of 1, then 3 behind it
+  EXPECT_EQ(again[0].event.position, 1);
+  EXPECT_EQ(again[0].attempt, 2);
+  EXPECT_EQ(again[1].event.position, 3);
+  EXPECT_EQ(Ack("b", {2}), 1);
+  EXPECT_EQ(Ack("c", {1, 3}), 2);
+  info = Info();
+  EXPECT_EQ(info.checkpoint, 3);
+  EXPECT_EQ(info.in_flight, 0);
+}
+
+// Two nodes polling for the same member at once, and other members on each: no message is
+// handed out twice while held, and each stream has one owner across both nodes.
+TEST_P(ConsumerGroupsTest, ConcurrentPollsOnTwoNodesNeverShareAMessage) {
+  constexpr int kStreams = 8;
+  constexpr int kPerStream = 25;
+  for (int i = 0; i < kPerStream; ++i) {
+    for (int s = 0; s < kStreams; ++s) AppendOne(*store_, "s-" + std::to_string(s));
+  }
+  ASSERT_OK(groups_->Create("g", {}));
+  std::mutex mu;
+  std::map<Position, int> deliveries;
+  std::map<std::string, std::set<std::string>> owners;  // stream -> members that held it
+  std::vector<std::thread> members;
+  for (int m = 0; m < 4; ++m) {
+    members.emplace_back([&, m] {
+      const std::string name = "m" + std::to_string(m);
+      for (int round = 0; round < 40; ++round) {
+        auto batch = groups_->Poll("g", name, {.max_messages = 5});
+        ASSERT_OK(batch);
+        std::lock_guard lock(mu);
+        for (const GroupMessage& msg : *batch) {
+          deliveries[msg.event.position]++;
+          owners[msg.event.stream].insert(name);
+        }
+      }
+    });
+  }
+  for (std::thread& t : members) t.join();
+  // Nothing was acked and no lease or timeout passed (the clock stood still): every message was
+  // handed out at most once, and every stream stayed with the member that first took it.
+  for (const auto& [position, count] : deliveries) EXPECT_EQ(count, 1) << "position " << position;
+  for (const auto& [stream, who] : owners) EXPECT_EQ(who.size(), 1u) << "stream " << stream;
+  EXPECT_EQ(Info().in_flight, static_cast<int64_t>(deliveries.size()));
+}
+
+std::vector<std::string> Storages() {
+  std::vector<std::string> out = {"memory"};
+  if (PostgresTestUrl()) out.push_back("postgres");
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Storage, ConsumerGroupsTest, ::testing::ValuesIn(Storages()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace triad::testing

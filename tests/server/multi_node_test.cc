@@ -1,7 +1,8 @@
 // Two `triad serve` processes on one PostgreSQL store (docs/postgres.md, "Several nodes"): an
 // append made through either node is delivered live to an SSE subscriber on the other, and a
 // document written by the projection (running on whichever node holds its lease) is answered by
-// both, with the exact fold of the appends.
+// both, with the exact fold of the appends. A consumer group created on one node is served by
+// both: a message polled through one is acked through the other.
 #include "testing/pg_test_env.h"
 #include "testing/test_util.h"
 
@@ -43,14 +44,22 @@ class MultiNodeTest : public ::testing::Test {
     std::filesystem::copy_file(
         std::filesystem::path(TRIAD_SOURCE_DIR) / "examples/bank/projections/accounts.lua",
         scripts / "accounts.lua");
-    auto node = ServerProcess::Start(
-        ServerProcessOptions{.data = uri_,
-                             .args = {"--scripts", scripts.string()},
-                             .env = {{"TRIAD_GROUPS", "sqlite:" + dir_.File(name + ".groups")}},
-                             .log_file = dir_.File(name + ".log")});
+    auto node = ServerProcess::Start(ServerProcessOptions{.data = uri_,
+                                                          .args = {"--scripts", scripts.string()},
+                                                          .log_file = dir_.File(name + ".log")});
     EXPECT_OK(node);
     nodes_.push_back(std::move(*node));
     return *nodes_.back();
+  }
+
+  // Sends `body` to `node` and expects `status`; returns the parsed answer.
+  static nlohmann::json Call(HttpClient& node, const std::string& method, const std::string& path,
+                             const nlohmann::json& body, int status) {
+    auto response = node.Send(method, path, body.is_null() ? "" : body.dump());
+    EXPECT_OK(response);
+    if (!response.ok()) return nullptr;
+    EXPECT_EQ(response->status, status) << method << " " << path << ": " << response->body;
+    return nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   }
 
   static std::unique_ptr<HttpClient> Client(const ServerProcess& node) {
@@ -138,6 +147,61 @@ TEST_F(MultiNodeTest, AppendsReachSubscribersOnTheOtherNodeAndBothAnswerQueries)
     if (text.find("\"leased\":true") != std::string::npos) ++leased;
   }
   EXPECT_EQ(leased, 1);
+}
+
+TEST_F(MultiNodeTest, ConsumerGroupsAreSharedByTheNodes) {
+  ServerProcess& a = StartNode("a");
+  ServerProcess& b = StartNode("b");
+  auto client_a = Client(a);
+  auto client_b = Client(b);
+  const nlohmann::json opened = {
+      {"type", "AccountOpened"},
+      {"data", {{"account_id", "1"}, {"owner", "ada"}, {"branch", "london"}}}};
+  ASSERT_EQ(Append(*client_a, "account-1", opened), 1);
+  ASSERT_EQ(Append(*client_b, "account-2", opened), 2);
+  ASSERT_EQ(Append(*client_a, "account-1",
+                   {{"type", "MoneyDeposited"}, {"data", {{"amount_cents", 100}}}}),
+            3);
+
+  const nlohmann::json settings = {{"categories", {"account"}}, {"ack_timeout_ms", 60000}};
+  EXPECT_EQ(Call(*client_a, "PUT", "/groups/billing", settings, 201).value("created", false), true);
+  // The other node knows it: same settings → 200, other settings → 409.
+  EXPECT_EQ(Call(*client_b, "PUT", "/groups/billing", settings, 200).value("created", true), false);
+  Call(*client_b, "PUT", "/groups/billing", {{"max_attempts", 2}}, 409);
+
+  // w1 polls through a and gets both streams' first events; w2, through b, gets nothing: the
+  // streams are w1's until it acks.
+  auto w1 = Call(*client_a, "POST", "/groups/billing/poll", {{"member", "w1"}, {"max", 2}}, 200);
+  ASSERT_EQ(w1.at("messages").size(), 2u) << w1.dump();
+  EXPECT_EQ(w1.at("messages")[0].value("position", 0), 1);
+  EXPECT_EQ(w1.at("messages")[1].value("position", 0), 2);
+  auto w2 = Call(*client_b, "POST", "/groups/billing/poll", {{"member", "w2"}}, 200);
+  EXPECT_TRUE(w2.at("messages").empty()) << w2.dump();
+
+  // w1 acks through b, then w2 takes account-1's next event through b.
+  EXPECT_EQ(
+      Call(*client_b, "POST", "/groups/billing/ack", {{"member", "w1"}, {"positions", {1}}}, 200)
+          .value("acked", -1),
+      1);
+  w2 = Call(*client_b, "POST", "/groups/billing/poll", {{"member", "w2"}}, 200);
+  ASSERT_EQ(w2.at("messages").size(), 1u) << w2.dump();
+  EXPECT_EQ(w2.at("messages")[0].value("position", 0), 3);
+  EXPECT_EQ(
+      Call(*client_a, "POST", "/groups/billing/ack", {{"member", "w2"}, {"positions", {3}}}, 200)
+          .value("acked", -1),
+      1);
+
+  // Both nodes describe the same state: 2 still held by w1, so the checkpoint is 1.
+  for (HttpClient* node : {client_a.get(), client_b.get()}) {
+    auto group = Call(*node, "GET", "/groups/billing", nullptr, 200);
+    EXPECT_EQ(group.value("checkpoint", -1), 1) << group.dump();
+    EXPECT_EQ(group.value("in_flight", -1), 1) << group.dump();
+    ASSERT_EQ(group.at("members").size(), 2u) << group.dump();
+    EXPECT_EQ(group.at("members")[0].value("name", ""), "w1");
+    EXPECT_EQ(group.at("members")[0].value("in_flight", -1), 1);
+  }
+  Call(*client_b, "DELETE", "/groups/billing", nullptr, 200);
+  Call(*client_a, "GET", "/groups/billing", nullptr, 404);
 }
 
 }  // namespace

@@ -29,7 +29,6 @@
 #endif
 
 #include <cstdlib>
-#include <spdlog/spdlog.h>
 #include <string>
 #include <utility>
 
@@ -78,20 +77,20 @@ Result<std::unique_ptr<Server>> Server::Start(ServerConfig config, ServerHooks h
   if (!store.ok()) return store.status().Annotate("opening the store '" + config.data + "'");
   parts->store = std::move(*store);
 
-  auto engine = ProjectionEngine::Open(parts->store.get(), EngineOptions{});
+  // From the URI as given: the store's Describe() masks a password.
+  EngineOptions engine_options;
+  engine_options.read_model_uri = DefaultReadModelUri(config.data);
+  auto engine = ProjectionEngine::Open(parts->store.get(), engine_options);
   if (!engine.ok()) return engine.status().Annotate("opening the projection engine");
   parts->engine = std::move(*engine);
 
-  // Consumer groups live beside an SQLite store. A PostgreSQL store has no file beside it, and
-  // groups do not have a PostgreSQL home yet (docs/postgres.md, "Not yet"): they go to
-  // $TRIAD_GROUPS, by default ./triad-groups.db on this node.
+  // Consumer groups live beside an SQLite store, and in the same schema as a PostgreSQL store,
+  // where every node shares them; $TRIAD_GROUPS puts them elsewhere.
   ConsumerGroupsOptions group_options;
   if (const char* groups_uri = std::getenv("TRIAD_GROUPS"); groups_uri != nullptr) {
     group_options.uri = groups_uri;
-  } else if (config.data.find("://") != std::string::npos) {
-    group_options.uri = "sqlite:./triad-groups.db";
-    spdlog::warn("consumer groups are kept in {} on this node (set TRIAD_GROUPS to move them)",
-                 group_options.uri);
+  } else {
+    group_options.uri = DefaultConsumerGroupsUri(config.data);
   }
   auto groups = ConsumerGroups::Open(parts->store.get(), group_options);
   if (!groups.ok()) return groups.status().Annotate("opening the consumer groups");

@@ -89,7 +89,9 @@ Result<ProjectionEngine*> EmbeddedClient::Engine() {
       return static_cast<ProjectionEngine*>(nullptr);
     }
   }
-  auto engine = ProjectionEngine::Open(*store, EngineOptions{});
+  EngineOptions options;
+  options.read_model_uri = DefaultReadModelUri(store_uri_);  // Describe() masks a password
+  auto engine = ProjectionEngine::Open(*store, options);
   if (!engine.ok()) return engine.status().Annotate("opening the read model");
   engine_ = std::move(*engine);
   return engine_.get();
@@ -270,7 +272,10 @@ Result<ConsumerGroups*> EmbeddedClient::Groups() {
       return static_cast<ConsumerGroups*>(nullptr);
     }
   }
-  auto groups = ConsumerGroups::Open(*store, ConsumerGroupsOptions{});
+  ConsumerGroupsOptions options;
+  // From the URI as given: the store's Describe() masks a password.
+  options.uri = DefaultConsumerGroupsUri(store_uri_);
+  auto groups = ConsumerGroups::Open(*store, options);
   if (!groups.ok()) return groups.status().Annotate("opening the consumer groups");
   groups_ = std::move(*groups);
   return groups_.get();
