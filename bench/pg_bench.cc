@@ -19,20 +19,23 @@
 // The raw side writes to a table shaped like Triad's `events` table in a schema of its own.
 //
 // Usage: triad_pg_bench --url=postgres://... [--seconds=S] [--runs=N] [--events=N]
-//        [--check-goals]. Without --url, TRIAD_TEST_POSTGRES is used.
+//        [--only=ROW_PREFIX] [--check-goals]. Without --url, TRIAD_TEST_POSTGRES is used.
 #include "testing/pg_test_env.h"
 
 #include "triad/consumer_groups.h"
 #include "triad/event_store.h"
 #include "triad/projection_engine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -53,6 +56,8 @@ struct Flags {
   int runs = 3;
   int64_t events = 100'000;  // log size for catch_up
   bool check_goals = false;
+  // Only the rows whose names start with it (e.g. "group"); empty: all.
+  std::string only;
 };
 
 int ParseFlags(int argc, char** argv, Flags& f) {
@@ -64,7 +69,7 @@ int ParseFlags(int argc, char** argv, Flags& f) {
     if (name == "--help") {
       std::printf(
           "triad_pg_bench [--url=postgres://...] [--seconds=S] [--runs=N] [--events=N] "
-          "[--check-goals]\n");
+          "[--only=ROW_PREFIX] [--check-goals]\n");
       return 0;
     }
     if (name == "--check-goals" || name == "--check_goals") {
@@ -80,6 +85,8 @@ int ParseFlags(int argc, char** argv, Flags& f) {
       f.runs = std::atoi(value.c_str());
     } else if (name == "--events") {
       f.events = std::atoll(value.c_str());
+    } else if (name == "--only") {
+      f.only = value;
     } else {
       std::fprintf(stderr, "triad_pg_bench: unknown flag %s\n", name.c_str());
       return 2;
@@ -364,28 +371,43 @@ int Main(int argc, char** argv) {
   Row& group = report.GetRow("group_8_members", "messages/s", Better::kHigher, std::nullopt);
   Row& group_two =
       report.GetRow("group_8_members_two_nodes", "messages/s", Better::kHigher, std::nullopt);
+  // A section runs when the filter selects any of its rows.
+  auto wanted = [&](std::initializer_list<std::string_view> rows) {
+    return std::any_of(rows.begin(), rows.end(),
+                       [&](std::string_view row) { return row.starts_with(flags.only); });
+  };
   for (int run = 0; run < flags.runs; ++run) {
     const std::string raw_uri = WithSchema(flags.url, "bench_raw");
     const double raw_single = RawSingleRowCommits(raw_uri, 8, flags.seconds);
     const std::string a = WithSchema(flags.url, "bench_a");
     testing::DropPostgresSchema(a);
-    report.Record(single, TriadAppends(a, 64, 1, flags.seconds), raw_single);
-    testing::DropPostgresSchema(a);
-    report.Record(two, TriadAppends(a, 64, 2, flags.seconds), raw_single);
-    testing::DropPostgresSchema(a);
-    const double raw_multi = RawMultiRowInserts(raw_uri, 1000, flags.seconds);
-    report.Record(batch, TriadBatches(a, 1000, flags.seconds), raw_multi);
-    testing::DropPostgresSchema(a);
-    auto store = FillLog(a, flags.events);
-    const double raw_scan = RawKeysetScan(a, flags.events);
-    report.Record(catch_up, TriadCatchUp(*store, a, flags.events, false), raw_scan);
-    report.Record(catch_up_write, TriadCatchUp(*store, a, flags.events, true), raw_scan);
-    store.reset();
-    testing::DropPostgresSchema(a);
-    FillStreams(a, 50'000);
-    report.Record(group, TriadGroupMembers(a, 1, 8, flags.seconds), raw_single);
-    report.Record(group_two, TriadGroupMembers(a, 2, 8, flags.seconds), raw_single);
-    testing::DropPostgresSchema(a);
+    if (wanted({"append_64_writers"})) {
+      report.Record(single, TriadAppends(a, 64, 1, flags.seconds), raw_single);
+      testing::DropPostgresSchema(a);
+    }
+    if (wanted({"append_64_two_nodes"})) {
+      report.Record(two, TriadAppends(a, 64, 2, flags.seconds), raw_single);
+      testing::DropPostgresSchema(a);
+    }
+    if (wanted({"batch_1000"})) {
+      const double raw_multi = RawMultiRowInserts(raw_uri, 1000, flags.seconds);
+      report.Record(batch, TriadBatches(a, 1000, flags.seconds), raw_multi);
+      testing::DropPostgresSchema(a);
+    }
+    if (wanted({"catch_up", "catch_up_write"})) {
+      auto store = FillLog(a, flags.events);
+      const double raw_scan = RawKeysetScan(a, flags.events);
+      report.Record(catch_up, TriadCatchUp(*store, a, flags.events, false), raw_scan);
+      report.Record(catch_up_write, TriadCatchUp(*store, a, flags.events, true), raw_scan);
+      store.reset();
+      testing::DropPostgresSchema(a);
+    }
+    if (wanted({"group_8_members", "group_8_members_two_nodes"})) {
+      FillStreams(a, 50'000);
+      report.Record(group, TriadGroupMembers(a, 1, 8, flags.seconds), raw_single);
+      report.Record(group_two, TriadGroupMembers(a, 2, 8, flags.seconds), raw_single);
+      testing::DropPostgresSchema(a);
+    }
     testing::DropPostgresSchema(raw_uri);
   }
   report.Print(flags.runs);

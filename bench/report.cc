@@ -65,6 +65,7 @@ void Report::Print(int runs) const {
               "ratio", "range", "goal", "result");
   std::printf("%s\n", std::string(106, '-').c_str());
   for (const Row& row : rows_) {
+    if (row.ratio.empty()) continue;  // not measured in this run (e.g. left out by a filter)
     const auto [lo, hi] = std::minmax_element(row.ratio.begin(), row.ratio.end());
     char range[32];
     std::snprintf(range, sizeof range, "%.2f-%.2f", *lo, *hi);
@@ -94,7 +95,8 @@ void Report::Print(int runs) const {
 
 bool Report::AnyGoalMissed() const {
   if (!evaluate_goals_) return false;
-  return std::any_of(rows_.begin(), rows_.end(), [](const Row& row) { return !row.GoalMet(); });
+  return std::any_of(rows_.begin(), rows_.end(),
+                     [](const Row& row) { return !row.ratio.empty() && !row.GoalMet(); });
 }
 
 }  // namespace triad::bench

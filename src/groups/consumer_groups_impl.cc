@@ -287,18 +287,22 @@ Result<int64_t> ConsumerGroupsImpl::RunShared(std::string_view group, const Oper
       return NotFoundError("no consumer group '" + std::string(group) + "'");
     }
     if (it == groups_.end() || it->second->stored_version() != locked->version()) {
-      // Another node changed the group since this node last did (or this node never saw it).
+      // Another node changed the group since this node last did, or this node has no copy.
       TRIAD_ASSIGN_OR_RETURN(StoredGroup stored, locked->Load());
-      auto state = std::make_unique<GroupState>(stored.name, stored.settings, stored.created_at_us,
-                                                stored.checkpoint);
-      TRIAD_RETURN_IF_ERROR(state->Restore(std::move(stored), *store_)
-                                .Annotate("loading group '" + std::string(group) + "'"));
+      const std::string what = "loading group '" + std::string(group) + "'";
+      if (it != groups_.end() && it->second->CanResync(stored)) {
+        // Take the other node's rows over, keeping the events this node has read already.
+        TRIAD_RETURN_IF_ERROR(it->second->Resync(std::move(stored), *store_).Annotate(what));
+      } else {
+        auto state = std::make_unique<GroupState>(stored.name, stored.settings,
+                                                  stored.created_at_us, stored.checkpoint);
+        TRIAD_RETURN_IF_ERROR(state->Restore(std::move(stored), *store_).Annotate(what));
+        it = groups_.insert_or_assign(std::string(group), std::move(state)).first;
+      }
       // The stored holds and deadlines apply as their messages enter the window: fill it before
       // the refresh looks for expired ones.
-      TRIAD_RETURN_IF_ERROR(
-          state->Fill(*store_).Annotate("reading the log for group '" + std::string(group) + "'"));
-      state->set_stored_version(locked->version());
-      it = groups_.insert_or_assign(std::string(group), std::move(state)).first;
+      TRIAD_RETURN_IF_ERROR(it->second->Fill(*store_).Annotate(what));
+      it->second->set_stored_version(locked->version());
     }
     GroupState& state = *it->second;
     const int64_t now = clock_->NowMicros();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -62,32 +63,115 @@ Status GroupState::Restore(StoredGroup stored, EventStore& store) {
   return Status::OK();
 }
 
+bool GroupState::CanResync(const StoredGroup& stored) const {
+  return stored.name == name_ && stored.created_at_us == created_at_us_ &&
+         stored.checkpoint >= checkpoint_;
+}
+
+Status GroupState::Resync(StoredGroup stored, EventStore& store) {
+  checkpoint_ = stored.checkpoint;
+  read_position_ = std::max(read_position_, checkpoint_ + 1);
+  acked_.clear();
+  for (Position p : stored.acked) {
+    if (p > checkpoint_) acked_.insert(p);
+  }
+  parked_.clear();
+  std::set<Position> replaying;
+  for (auto& [parked, is_replaying] : stored.parked) {
+    if (is_replaying) replaying.insert(parked.position);
+    parked_[parked.position] = {std::move(parked), is_replaying};
+  }
+  // Keep the events already read (no new read of the log). Only the messages this copy knew as
+  // delivered and those the stored rows name can differ from pending, so the work is in the
+  // number of rows, not in the size of the window.
+  for (Position p : delivered_) {
+    if (auto it = window_.find(p); it != window_.end()) {
+      Message& m = it->second;
+      m.state = State::kPending;
+      m.member.clear();
+      m.due_us = 0;
+      m.attempts = 0;
+    }
+  }
+  delivered_.clear();
+  owners_.clear();
+  next_due_us_ = INT64_MAX;
+  // Done since: at or below the checkpoint, acked above it, or parked.
+  for (auto it = window_.begin(); it != window_.end() && it->first <= checkpoint_;) {
+    it = replaying.contains(it->first) ? std::next(it) : window_.erase(it);
+  }
+  for (Position p : acked_) window_.erase(p);
+  for (const auto& [p, entry] : parked_) {
+    if (auto it = window_.find(p); it != window_.end()) {
+      if (entry.second) {
+        it->second.replayed = true;
+      } else {
+        window_.erase(it);
+      }
+    }
+  }
+  for (Position p : replaying) {
+    if (window_.contains(p)) continue;
+    TRIAD_ASSIGN_OR_RETURN(RecordedEvent event, ReadAt(store, p));
+    Insert(std::move(event), /*replayed=*/true, 0);
+  }
+  // The stored states of the messages in the window; the others wait in restored_messages_
+  // until Fill reads them.
+  restored_messages_ = std::move(stored.messages);
+  for (auto it = restored_messages_.begin(); it != restored_messages_.end();) {
+    auto in_window = window_.find(it->first);
+    ++it;  // ApplyStored forgets the entry it applies
+    if (in_window != window_.end()) ApplyStored(in_window->first, in_window->second);
+  }
+  std::map<std::string, Member> members;
+  for (auto& [name, m] : stored.members) {
+    Member& member = members[name];
+    member.last_seen_us = m.last_seen_us;
+    member.polling_until_us = m.polling_until_us;
+    if (auto it = members_.find(name); it != members_.end()) member.polling = it->second.polling;
+  }
+  // A member polling on this node that another node expired meanwhile is alive again.
+  for (auto& [name, m] : members_) {
+    if (m.polling > 0 && !members.contains(name)) members[name] = m;
+  }
+  members_ = std::move(members);
+  return Status::OK();
+}
+
 void GroupState::Insert(RecordedEvent event, bool replayed, int32_t attempts) {
   const Position p = event.position;
   Message m;
   m.event = std::move(event);
   m.attempts = attempts;
   m.replayed = replayed;
-  if (auto it = restored_messages_.find(p); it != restored_messages_.end()) {
-    const StoredMessage& stored = it->second;
-    m.attempts = stored.attempts;
-    if (!stored.member.empty()) {
-      // Held by a member (on shared storage, possibly through another node).
-      m.state = State::kInFlight;
-      m.member = stored.member;
-      m.due_us = stored.due_us;
-      Owner& o = owners_[m.event.stream];
-      o.member = stored.member;
-      o.in_flight++;
-      NoteDue(m.due_us);
-    } else if (stored.due_us > 0) {
-      m.state = State::kRetrying;
-      m.due_us = stored.due_us;
-      NoteDue(m.due_us);
-    }
-    restored_messages_.erase(it);
-  }
+  ApplyStored(p, m);
   window_[p] = std::move(m);
+}
+
+void GroupState::ApplyStored(Position p, Message& m) {
+  m.state = State::kPending;
+  m.member.clear();
+  m.due_us = 0;
+  auto it = restored_messages_.find(p);
+  if (it == restored_messages_.end()) return;
+  const StoredMessage& stored = it->second;
+  m.attempts = stored.attempts;
+  if (m.attempts > 0) delivered_.insert(p);
+  if (!stored.member.empty()) {
+    // Held by a member (on shared storage, possibly through another node).
+    m.state = State::kInFlight;
+    m.member = stored.member;
+    m.due_us = stored.due_us;
+    Owner& o = owners_[m.event.stream];
+    o.member = stored.member;
+    o.in_flight++;
+    NoteDue(m.due_us);
+  } else if (stored.due_us > 0) {
+    m.state = State::kRetrying;
+    m.due_us = stored.due_us;
+    NoteDue(m.due_us);
+  }
+  restored_messages_.erase(it);
 }
 
 void GroupState::Record(Position p, const Message& m, GroupChanges& changes) {
@@ -176,6 +260,7 @@ void GroupState::Park(Position position, std::string_view reason, int64_t now_us
                        .parked_at_us = now_us};
   changes.parked.push_back(parked);
   parked_[position] = {std::move(parked), false};
+  delivered_.erase(position);
   window_.erase(it);
 }
 
@@ -287,6 +372,7 @@ std::vector<GroupMessage> GroupState::Take(const std::string& member, size_t max
     Owner& o = owners_[stream];
     o.member = member;
     o.in_flight++;
+    delivered_.insert(p);
     Record(p, m, changes);
     out.push_back(GroupMessage{.event = m.event, .attempt = m.attempts});
   }
@@ -308,6 +394,7 @@ int64_t GroupState::Ack(const std::string& member, std::span<const Position> pos
     }
     if (p > checkpoint_) acked_.insert(p);
     changes.acked.push_back(p);
+    delivered_.erase(p);
     window_.erase(it);
     acked++;
   }

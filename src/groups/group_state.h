@@ -110,6 +110,15 @@ class GroupState {
   // Errors: those of the store.
   Status Restore(StoredGroup stored, EventStore& store);
 
+  // Shared storage: whether Resync() can bring this copy to `stored` (the same group, and its
+  // checkpoint has not gone back); otherwise build a new GroupState.
+  bool CanResync(const StoredGroup& stored) const;
+  // Replaces every message state, ack, parked message and member with those of `stored` (written
+  // by another node), keeping the events already read into the window, so that a reload costs
+  // the stored rows, not a new read of the log. Polls in progress on this node stay counted.
+  // Errors: those of the store (reading replaying messages back).
+  Status Resync(StoredGroup stored, EventStore& store);
+
   // Reads new matching events into the window, up to kMaxWindow. Errors: those of the store.
   Status Fill(EventStore& store);
 
@@ -191,6 +200,8 @@ class GroupState {
 
   // Adds `event` to the window with its stored state (restored_messages_) if it has one.
   void Insert(RecordedEvent event, bool replayed, int32_t attempts);
+  // Sets `m`'s state (pending, or as stored in restored_messages_, which then forgets it).
+  void ApplyStored(Position p, Message& m);
   // Records the state of message `p` in `changes`.
   static void Record(Position p, const Message& m, GroupChanges& changes);
   static void RecordMember(const std::string& name, const Member& m, GroupChanges& changes);
@@ -213,6 +224,9 @@ class GroupState {
   std::map<Position, Message> window_;
   // Acked positions above the checkpoint.
   std::set<Position> acked_;
+  // The messages of the window delivered at least once (attempts > 0): the only ones besides
+  // the stored rows whose state Resync() may have to change.
+  std::set<Position> delivered_;
   // Stored message states not yet back in the window (Insert applies them).
   std::map<Position, StoredMessage> restored_messages_;
   // Parked messages; the flag marks those replaying (back in the window).
