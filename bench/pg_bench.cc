@@ -234,38 +234,21 @@ double TriadBatches(const std::string& uri, int rows, double seconds) {
   });
 }
 
-// Fills a fresh store with `n` events over 1,000 streams; returns the store.
-std::unique_ptr<EventStore> FillLog(const std::string& uri, int64_t n) {
+// Fills a fresh store with `n` events, `per_append` at a time to each of 1,000 streams in turn;
+// returns the store.
+std::unique_ptr<EventStore> FillLog(const std::string& uri, int64_t n, int64_t per_append) {
   auto store = CheckOk(EventStore::Open(Options{}, uri), "open");
   EventFactory factory(5);
-  for (int64_t done = 0; done < n; done += 1000) {
+  for (int64_t done = 0; done < n; done += per_append) {
     std::vector<NewEvent> events;
-    for (const BenchEvent& e : factory.MakeMany(static_cast<uint64_t>(done), 1000)) {
+    for (const BenchEvent& e :
+         factory.MakeMany(static_cast<uint64_t>(done), static_cast<size_t>(per_append))) {
       events.push_back(NewEvent{.type = e.type, .data = e.data, .metadata = e.metadata});
     }
-    CheckOk(
-        store->Append("acct-" + std::to_string(done / 1000 % 1000), ExpectedVersion::Any(), events)
-            .status(),
-        "filling the log");
+    const std::string stream = "acct-" + std::to_string(done / per_append % 1000);
+    CheckOk(store->Append(stream, ExpectedVersion::Any(), events).status(), "filling the log");
   }
   return store;
-}
-
-// Fills a fresh store with `n` events, 100 at a time to each of 1,000 streams in turn, so that
-// a group's members find many streams to work on at once.
-void FillStreams(const std::string& uri, int64_t n) {
-  auto store = CheckOk(EventStore::Open(Options{}, uri), "open");
-  EventFactory factory(6);
-  for (int64_t done = 0; done < n; done += 100) {
-    std::vector<NewEvent> events;
-    for (const BenchEvent& e : factory.MakeMany(static_cast<uint64_t>(done), 100)) {
-      events.push_back(NewEvent{.type = e.type, .data = e.data, .metadata = e.metadata});
-    }
-    CheckOk(
-        store->Append("acct-" + std::to_string(done / 100 % 1000), ExpectedVersion::Any(), events)
-            .status(),
-        "filling the log");
-  }
 }
 
 // Triad: `members` threads, each polling up to 10 messages of one group and acking them, spread
@@ -395,7 +378,7 @@ int Main(int argc, char** argv) {
       testing::DropPostgresSchema(a);
     }
     if (wanted({"catch_up", "catch_up_write"})) {
-      auto store = FillLog(a, flags.events);
+      auto store = FillLog(a, flags.events, 1000);
       const double raw_scan = RawKeysetScan(a, flags.events);
       report.Record(catch_up, TriadCatchUp(*store, a, flags.events, false), raw_scan);
       report.Record(catch_up_write, TriadCatchUp(*store, a, flags.events, true), raw_scan);
@@ -403,7 +386,8 @@ int Main(int argc, char** argv) {
       testing::DropPostgresSchema(a);
     }
     if (wanted({"group_8_members", "group_8_members_two_nodes"})) {
-      FillStreams(a, 50'000);
+      // Blocks of 100 per stream: a group's members find many streams to work on at once.
+      FillLog(a, 50'000, 100);
       report.Record(group, TriadGroupMembers(a, 1, 8, flags.seconds), raw_single);
       report.Record(group_two, TriadGroupMembers(a, 2, 8, flags.seconds), raw_single);
       testing::DropPostgresSchema(a);

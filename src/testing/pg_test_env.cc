@@ -43,4 +43,25 @@ void DropPostgresSchema(std::string_view uri) {
       .IgnoreError();
 }
 
+std::string WithApplicationName(std::string_view uri, std::string_view name) {
+  const std::string base(uri);
+  return base + (base.find('?') == std::string::npos ? "?" : "&") +
+         "application_name=" + std::string(name);
+}
+
+int64_t TerminatePostgresSessions(std::string_view uri, std::string_view name) {
+  auto target = internal::pg::ParsePostgresUri(uri);
+  if (!target.ok()) return -1;
+  auto conn = internal::pg::PgConnection::Open(
+      internal::pg::PgTarget{
+          .conninfo = target->conninfo, .schema = "public", .display = target->display},
+      /*create_schema=*/false);
+  if (!conn.ok()) return -1;
+  auto killed = (*conn)->Query(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 "
+      "AND pid <> pg_backend_pid()",  // this session may carry the name too
+      internal::pg::PgParams().Text(name));
+  return killed.ok() ? killed->Int(0, 0) : -1;
+}
+
 }  // namespace triad::testing

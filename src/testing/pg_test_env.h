@@ -8,6 +8,7 @@
 // Thread-safety: all functions may be called from any thread.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,5 +25,13 @@ std::string FreshPostgresUri(std::string_view label);
 
 // Drops the schema `uri` names and everything in it; errors are ignored (best effort cleanup).
 void DropPostgresSchema(std::string_view uri);
+
+// `uri` with libpq's application_name set to `name`: the sessions it opens can then be told
+// apart in pg_stat_activity, so that a test ends only its own (the server is shared).
+std::string WithApplicationName(std::string_view uri, std::string_view name);
+
+// Ends (pg_terminate_backend) every session of `uri`'s server whose application_name is
+// `name`, as an administrator or a failover would. Returns how many; -1 when the query failed.
+int64_t TerminatePostgresSessions(std::string_view uri, std::string_view name);
 
 }  // namespace triad::testing

@@ -30,6 +30,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using testing::WithApplicationName;
 
 constexpr int64_t kLeaseRetryUs = 100'000;
 
@@ -42,11 +43,6 @@ bool Within(milliseconds limit, const std::function<bool()>& condition) {
     std::this_thread::sleep_for(milliseconds(2));
   }
   return true;
-}
-
-// `uri` with `&application_name=name`, so the test can find that node's sessions.
-std::string WithApplicationName(const std::string& uri, const std::string& name) {
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + "application_name=" + name;
 }
 
 // Runs `sql` on the test server outside any Triad schema.

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "pg_schema_test.h"
 #include "postgres/pg_connection.h"
 #include "postgres/pg_uri.h"
 
@@ -29,37 +30,13 @@ using internal::pg::PgConnection;
 using internal::pg::PgParams;
 using internal::pg::PgResult;
 
-class PgBackendTest : public ::testing::Test {
+class PgBackendTest : public PgSchemaTest {
  protected:
-  void SetUp() override {
-    if (!PostgresTestUrl()) GTEST_SKIP() << "TRIAD_TEST_POSTGRES is not set";
-    // A distinct application_name lets a test find (and kill) its own connections only.
-    app_ = "triad-test-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    uri_ = FreshPostgresUri(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-           "&application_name=" + app_;
-  }
-  void TearDown() override {
-    if (!uri_.empty()) DropPostgresSchema(uri_);
-  }
-
-  // A raw connection to the test schema.
-  std::unique_ptr<PgConnection> Raw() {
-    auto target = internal::pg::ParsePostgresUri(uri_);
-    EXPECT_OK(target);
-    auto conn = PgConnection::Open(*target, /*create_schema=*/true);
-    EXPECT_OK(conn);
-    return conn.ok() ? std::move(*conn) : nullptr;
-  }
-
   std::unique_ptr<EventStore> Open() {
     auto store = EventStore::Open(Options{}, uri_);
     EXPECT_OK(store);
     return store.ok() ? std::move(*store) : nullptr;
   }
-
-  std::string app_;
-  std::string uri_;
 };
 
 NewEvent Event(const std::string& type, int amount = 1) {
@@ -148,13 +125,7 @@ TEST_F(PgBackendTest, KilledConnectionsAreReplacedTransparently) {
   ASSERT_OK(store->Append("acct-1", ExpectedVersion::Any(), {&e, 1}));
   ASSERT_OK(store->ReadAll(ReadAllOptions{}));
   // As an administrator (or a failover) would: end every connection of this store.
-  auto raw = Raw();
-  auto killed = raw->Query(
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 "
-      "AND pid <> pg_backend_pid()",
-      PgParams().Text(app_));
-  ASSERT_OK(killed);
-  EXPECT_GE(killed->Int(0, 0), 2) << "the writer and at least one reader";
+  EXPECT_GE(TerminatePostgresSessions(uri_, app_), 2) << "the writer and at least one reader";
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto appended = store->Append("acct-1", ExpectedVersion::Exact(0), {&e, 1});
   ASSERT_OK(appended);

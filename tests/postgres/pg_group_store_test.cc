@@ -21,6 +21,7 @@
 
 #include "groups/group_settings.h"
 #include "groups/group_storage.h"
+#include "pg_schema_test.h"
 #include "postgres/pg_connection.h"
 #include "postgres/pg_uri.h"
 
@@ -37,33 +38,12 @@ using internal::pg::OpenPgGroupStore;
 using internal::pg::PgConnection;
 using internal::pg::PgParams;
 
-class PgGroupStoreTest : public ::testing::Test {
+class PgGroupStoreTest : public PgSchemaTest {
  protected:
-  void SetUp() override {
-    if (!PostgresTestUrl()) GTEST_SKIP() << "TRIAD_TEST_POSTGRES is not set";
-    // A distinct application_name lets a test end its own sessions only.
-    app_ = "triad-cg-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    uri_ = FreshPostgresUri(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-           "&application_name=" + app_;
-  }
-  void TearDown() override {
-    if (!uri_.empty()) DropPostgresSchema(uri_);
-  }
-
   std::unique_ptr<GroupStorage> Open() {
     auto store = OpenPgGroupStore(uri_);
     EXPECT_OK(store);
     return store.ok() ? std::move(*store) : nullptr;
-  }
-
-  // A raw connection to the test schema.
-  std::unique_ptr<PgConnection> Raw() {
-    auto target = internal::pg::ParsePostgresUri(uri_);
-    EXPECT_OK(target);
-    auto conn = PgConnection::Open(*target, /*create_schema=*/true);
-    EXPECT_OK(conn);
-    return conn.ok() ? std::move(*conn) : nullptr;
   }
 
   // Locks `name` on `store`, applies `changes` and commits; returns the version found.
@@ -87,9 +67,6 @@ class PgGroupStoreTest : public ::testing::Test {
     EXPECT_OK(loaded);
     return loaded.ok() ? std::move(*loaded) : StoredGroup{};
   }
-
-  std::string app_;
-  std::string uri_;
 };
 
 GroupSettings Settings() {
@@ -393,15 +370,8 @@ TEST_F(PgGroupStoreTest, AKilledConnectionCostsAtMostOneCall) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_OK(store->Create("g", GroupSettings{}, 1, 0));
-  auto raw = Raw();
-  ASSERT_NE(raw, nullptr);
   const auto kill = [&] {
-    auto killed = raw->Query(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-        "datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()",
-        PgParams().Text(app_));
-    EXPECT_OK(killed);
-    EXPECT_EQ(killed.ok() ? killed->Int(0, 0) : 0, 1);
+    EXPECT_EQ(TerminatePostgresSessions(uri_, app_), 1);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   };
 

@@ -135,7 +135,7 @@ TEST_F(PgReadModelTest, ConcurrentCatalogChangesFromTwoNodesSerialize) {
 // connection), and so does the next write.
 TEST_F(PgReadModelTest, ReadsAndWritesSurviveKilledConnections) {
   const std::string app = "triad_rm_kill_" + std::to_string(::getpid());
-  uri_ += "&application_name=" + app;
+  uri_ = WithApplicationName(uri_, app);
   auto rm = OpenOrDie();
   ASSERT_NE(rm, nullptr);
   auto txn = rm->BeginWrite();
@@ -143,15 +143,8 @@ TEST_F(PgReadModelTest, ReadsAndWritesSurviveKilledConnections) {
   ASSERT_OK((*txn)->EnsureCollection(kAccounts, {.name = "accounts"}));
   ASSERT_OK((*txn)->Put(kAccounts, Doc("a", "{}")));
   ASSERT_OK((*txn)->Commit());
-  ASSERT_OK(rm->Get(kAccounts, "a", "accounts", 1));  // a pooled reader now exists
-  auto admin = Admin();
-  ASSERT_NE(admin, nullptr);
-  auto killed = admin->Query(
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 "
-      "AND pid <> pg_backend_pid()",
-      pg::PgParams().Text(app));
-  ASSERT_OK(killed);
-  ASSERT_GE(killed->Int(0, 0), 2);  // the writer and the reader
+  ASSERT_OK(rm->Get(kAccounts, "a", "accounts", 1));   // a pooled reader now exists
+  ASSERT_GE(TerminatePostgresSessions(uri_, app), 2);  // the writer and the reader
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto read = rm->Get(kAccounts, "a", "accounts", 1);
   ASSERT_OK(read);
