@@ -49,6 +49,14 @@ TEST_F(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_TRUE(config->tokens.empty());
 }
 
+TEST_F(ConfigTest, APostgresStoreKeepsItsScriptsInTheWorkingDirectory) {
+  auto config = ResolveConfig({}, FakeEnv({{"TRIAD_DATA", "postgresql://app:secret@db/x"}}));
+  ASSERT_OK(config);
+  EXPECT_EQ(config->scripts_dir, "./triad.scripts");
+  EXPECT_EQ(StorePathOf("sqlite:/var/t.db"), "/var/t.db");
+  EXPECT_EQ(StorePathOf("/var/t.db"), "/var/t.db");
+}
+
 TEST_F(ConfigTest, FileThenEnvironmentThenFlagsEachWin) {
   const std::string path = WriteConfig(R"({
     "listen": "127.0.0.1:1111", "data": "file.db", "log_level": "debug",

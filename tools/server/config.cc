@@ -197,6 +197,8 @@ Result<ServerConfig> ApplyConfigFile(ServerConfig base, const std::string& path)
 }
 
 std::string StorePathOf(std::string_view data) {
+  // A server-backed store (postgres://…) has no file: its node keeps ./triad.scripts.
+  if (data.find("://") != std::string_view::npos) return "./triad";
   if (data.starts_with("sqlite:")) data.remove_prefix(7);
   return std::string(data);
 }

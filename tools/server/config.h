@@ -84,7 +84,8 @@ Result<ServerConfig> ApplyConfigFile(ServerConfig base, const std::string& path)
 // and the value; the file's errors.
 Result<ServerConfig> ResolveConfig(const ConfigFlags& flags, const EnvLookup& env);
 
-// The store path of a `data` value ("sqlite:PATH" → PATH), for the scripts folder default.
+// The store path of a `data` value ("sqlite:PATH" → PATH; a postgres:// URI → "./triad"), for
+// the scripts folder default.
 std::string StorePathOf(std::string_view data);
 
 }  // namespace triad::server

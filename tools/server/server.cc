@@ -74,7 +74,12 @@ Result<std::unique_ptr<Server>> Server::Start(ServerConfig config, ServerHooks h
   Options store_options;
   store_options.create_if_missing = true;
   auto store = EventStore::Open(store_options, config.data);
-  if (!store.ok()) return store.status().Annotate("opening the store '" + config.data + "'");
+  if (!store.ok()) {
+    // A URI may carry a password; the store's own message names it masked.
+    const bool uri = config.data.find("://") != std::string::npos;
+    return store.status().Annotate(uri ? "opening the store"
+                                       : "opening the store '" + config.data + "'");
+  }
   parts->store = std::move(*store);
 
   // From the URI as given: the store's Describe() masks a password.
