@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "group_test_util.h"
@@ -81,7 +82,12 @@ class ConsumerGroupsTest : public ::testing::TestWithParam<std::string> {
     auto store = EventStore::Open(options, "memory:");
     ASSERT_OK(store);
     store_ = std::move(*store);
-    if (GetParam() == "postgres") pg_uri_ = FreshPostgresUri("groups");
+    if (GetParam() == "postgres") {
+      // Tagged, so that a test can end these nodes' sessions only.
+      pg_app_ = "triad-groups-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      pg_uri_ = WithApplicationName(FreshPostgresUri("groups"), pg_app_);
+    }
     OpenNodes();
   }
 
@@ -136,6 +142,7 @@ class ConsumerGroupsTest : public ::testing::TestWithParam<std::string> {
 
   SimulatedClock clock_;
   std::unique_ptr<EventStore> store_;
+  std::string pg_app_;
   std::string pg_uri_;
   std::unique_ptr<ConsumerGroups> groups_;
 };
@@ -515,6 +522,40 @@ TEST_P(ConsumerGroupsTest, ConcurrentPollsOnTwoNodesNeverShareAMessage) {
   for (const auto& [position, count] : deliveries) EXPECT_EQ(count, 1) << "position " << position;
   for (const auto& [stream, who] : owners) EXPECT_EQ(who.size(), 1u) << "stream " << stream;
   EXPECT_EQ(Info().in_flight, static_cast<int64_t>(deliveries.size()));
+}
+
+// PostgreSQL restarted or the sessions cut between calls: a call fails at most once (with
+// kUnavailable: its outcome unknown), the nodes reconnect, and everything acknowledged before
+// stays; a retried ack of a message whose first ack did land is ignored, never doubled.
+TEST_P(ConsumerGroupsTest, KilledSessionsLoseNothingAcknowledged) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "no sessions to end";
+  for (int i = 0; i < 6; ++i) AppendOne(*store_, "s-" + std::to_string(i));
+  ASSERT_OK(groups_->Create("g", {}));
+  EXPECT_EQ(Poll("a", 3), (Positions{1, 2, 3}));
+  EXPECT_EQ(Ack("a", {1, 2}), 2);
+  ASSERT_GE(TerminatePostgresSessions(pg_uri_, pg_app_), 2);  // both nodes' group sessions
+  // Each call is retried once when it reports an unknown outcome, as a client would.
+  auto retried = [&](auto call) {
+    auto first = call();
+    if (!first.ok()) {
+      EXPECT_EQ(first.status().code(), StatusCode::kUnavailable) << first.status().message();
+      return call();
+    }
+    return first;
+  };
+  auto acked = retried([&] { return groups_->Ack("g", "a", Positions{3}); });
+  ASSERT_OK(acked);
+  EXPECT_LE(*acked, 1);
+  auto batch = retried([&] { return groups_->Poll("g", "b", {.max_messages = 10}); });
+  ASSERT_OK(batch);
+  EXPECT_EQ(PositionsOf(*batch), (Positions{4, 5, 6}));
+  ASSERT_GE(TerminatePostgresSessions(pg_uri_, pg_app_), 1);
+  auto info = retried([&] { return groups_->Get("g"); });
+  ASSERT_OK(info);
+  EXPECT_EQ(info->checkpoint, 3);  // 1..3 acked, and only those
+  EXPECT_EQ(info->in_flight, 3);
+  EXPECT_EQ(Ack("b", {4, 5, 6}), 3);
+  EXPECT_EQ(Info().checkpoint, 6);
 }
 
 std::vector<std::string> Storages() {
