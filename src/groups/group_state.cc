@@ -78,8 +78,9 @@ Status GroupState::Resync(StoredGroup stored, EventStore& store) {
   parked_.clear();
   std::set<Position> replaying;
   for (auto& [parked, is_replaying] : stored.parked) {
-    if (is_replaying) replaying.insert(parked.position);
-    parked_[parked.position] = {std::move(parked), is_replaying};
+    const Position p = parked.position;
+    if (is_replaying) replaying.insert(p);
+    parked_[p] = {std::move(parked), is_replaying};
   }
   // Keep the events already read (no new read of the log). Only the messages this copy knew as
   // delivered and those the stored rows name can differ from pending, so the work is in the
