@@ -163,9 +163,8 @@ class ConsumerGroups {
   // in position order within each stream. Polling also renews the member's lease, and a member
   // waiting in a poll is never considered gone. With options.wait_us > 0 it waits (on the
   // injected Clock) until a message can be handed out: woken by appends through the store, acks,
-  // nacks and due retries or timeouts, and by looking every 250 ms for other processes' commits
-  // (and, on shared storage, other nodes' acks and nacks). The delivery counts are durable
-  // before it returns.
+  // nacks (on shared storage, any node's) and due retries or timeouts, and by looking every
+  // 250 ms for other processes' commits. The delivery counts are durable before it returns.
   // Errors: kNotFound (group, also when deleted during the wait), kInvalidArgument (member name,
   // max_messages, negative wait_us).
   virtual Result<std::vector<GroupMessage>> Poll(std::string_view group, std::string_view member,

@@ -22,6 +22,8 @@ ConsumerGroupsImpl::ConsumerGroupsImpl(EventStore* store, Clock* clock,
 
 ConsumerGroupsImpl::~ConsumerGroupsImpl() {
   if (listening_) store_->RemoveCommitListener(listener_id_);
+  // Stops the storage's threads (WatchOtherNodes) while the members they wake still exist.
+  file_.reset();
 }
 
 Status ConsumerGroupsImpl::Start() {
@@ -29,8 +31,12 @@ Status ConsumerGroupsImpl::Start() {
   std::lock_guard lock(mu_);
   listener_id_ = store_->AddCommitListener([this](Position) { Wake(); });
   listening_ = true;
-  // Shared storage loads each group inside its lock, when an operation first needs it.
-  if (file_->shared()) return Status::OK();
+  if (file_->shared()) {
+    // Other nodes' acks and nacks may unblock streams for polls waiting here.
+    file_->WatchOtherNodes([this] { Wake(); });
+    // Shared storage loads each group inside its lock, when an operation first needs it.
+    return Status::OK();
+  }
   TRIAD_ASSIGN_OR_RETURN(auto stored, file_->LoadAll());
   for (StoredGroup& g : stored) {
     auto state = std::make_unique<GroupState>(g.name, g.settings, g.created_at_us, g.checkpoint);

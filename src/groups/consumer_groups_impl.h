@@ -16,7 +16,8 @@
 // next due time (GroupState::NextDueUs) to look. Waiting polls sleep on wake_cv_ under wake_mu_,
 // not mu_, so the store's commit listener (which runs on the committing thread while appends
 // wait) never contends with group work; a generation counter makes the wake-up impossible to
-// miss. Commits by other processes are seen by reading the log every kExternalPollUs.
+// miss. Commits by other processes are seen by reading the log every kExternalPollUs; on shared
+// storage, other nodes' group commits also wake the polls (GroupStorage::WatchOtherNodes).
 #pragma once
 
 #include "triad/clock.h"

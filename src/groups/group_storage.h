@@ -18,6 +18,7 @@
 #include "triad/status.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -84,6 +85,12 @@ class GroupStorage {
   // Shared storage: begins a transaction and locks group `name`'s row (waiting for other nodes'
   // operations on it). Errors: kUnavailable.
   virtual Result<std::unique_ptr<GroupLock>> Lock(std::string_view name) = 0;
+
+  // Shared storage: from now on, calls `listener` (on a thread of the storage's own) soon after
+  // another process committed a change to any group, so that polls waiting here look again at
+  // once instead of at their next periodic look. Call once, before any Lock(); `listener` must
+  // stay callable until the storage is destroyed. Private storage: never calls it.
+  virtual void WatchOtherNodes(std::function<void()> listener) { (void)listener; }
 };
 
 }  // namespace triad::internal::groups

@@ -19,9 +19,15 @@ constexpr int kIdleMillis = 100;
 
 }  // namespace
 
-PgCommitChannel::PgCommitChannel(PgTarget target, std::function<void(Position)> on_commit)
+PgCommitChannel::PgCommitChannel(PgTarget target, std::function<void(Position)> on_commit,
+                                 std::string_view topic)
     : target_(std::move(target)),
-      channel_(("triad:" + target_.schema).substr(0, 63)),  // NAMEDATALEN - 1
+      heads_(topic.empty()),
+      // NAMEDATALEN - 1. A topic goes first: "triad:" + a long schema could not be told apart
+      // from a topic's channel once cut.
+      channel_((heads_ ? "triad:" + target_.schema
+                       : "triad-" + std::string(topic) + ":" + target_.schema)
+                   .substr(0, 63)),
       on_commit_(std::move(on_commit)) {
   sender_ = std::thread([this] { SendLoop(); });
   listener_ = std::thread([this] { ListenLoop(); });
@@ -97,10 +103,12 @@ void PgCommitChannel::ListenLoop() {
         continue;
       }
       conn = std::move(*opened);
-      if (reconnect) {
+      if (reconnect && heads_) {
         // Notifies sent while we were away are lost: report the head as it is now.
         auto head = conn->Query("SELECT position FROM log_head WHERE id = 1");
         if (head.ok() && head->rows() == 1) on_commit_(head->Int(0, 0));
+      } else if (reconnect) {
+        on_commit_(0);  // anything may have changed meanwhile
       }
     }
     pollfd fd{.fd = PQsocket(conn->raw()), .events = POLLIN, .revents = 0};

@@ -10,6 +10,10 @@
 // connection is lost it reconnects with backoff and reports the current head, since notifies sent
 // meanwhile are gone; polling by the store stays the fallback for anything missed.
 //
+// The event store's channel carries heads. Another component (consumer groups) opens a channel
+// of its own topic, whose payload is only a counter that grows: a notify says "something
+// changed", and after a reconnect the listener is called with 0 (anything may have changed).
+//
 // Thread-safety: Notify() may be called from any thread; `on_commit` runs on the listener thread.
 #pragma once
 
@@ -19,6 +23,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "postgres/pg_uri.h"
@@ -28,8 +33,10 @@ namespace triad::internal::pg {
 class PgCommitChannel {
  public:
   // Starts the sender and listener threads for the store at `target`; the channel is named after
-  // its schema, so stores in other schemas of the database do not wake each other.
-  PgCommitChannel(PgTarget target, std::function<void(Position head)> on_commit);
+  // its schema, so stores in other schemas of the database do not wake each other. An empty
+  // `topic` is the event store's channel (heads); another topic names a channel of its own.
+  PgCommitChannel(PgTarget target, std::function<void(Position head)> on_commit,
+                  std::string_view topic = {});
   PgCommitChannel(const PgCommitChannel&) = delete;
   PgCommitChannel& operator=(const PgCommitChannel&) = delete;
   // Stops both threads (within about 100 ms).
@@ -43,6 +50,7 @@ class PgCommitChannel {
   void ListenLoop();
 
   const PgTarget target_;
+  const bool heads_;  // the event store's channel: the payload is the head
   const std::string channel_;
   const std::function<void(Position)> on_commit_;
 

@@ -3,7 +3,9 @@
 #include "util/status_macros.h"
 
 #include <array>
+#include <functional>
 #include <libpq-fe.h>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <unordered_set>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "groups/group_settings.h"
+#include "postgres/pg_commit_channel.h"
 #include "postgres/pg_connection.h"
 #include "postgres/pg_migrations.h"
 #include "postgres/pg_uri.h"
@@ -428,6 +431,7 @@ class PgGroupStore final : public groups::GroupStorage {
     Status s = CommitLocked(batch);
     if (s.ok()) s = conn_->Exec("COMMIT");
     if (!s.ok()) conn_->Exec("ROLLBACK").IgnoreError();
+    if (s.ok()) Announce();
     return s;
   }
 
@@ -441,6 +445,12 @@ class PgGroupStore final : public groups::GroupStorage {
       for (int i = 0; i < rows.rows(); ++i) names.emplace_back(rows.Text(i, 0));
       return names;
     });
+  }
+
+  void WatchOtherNodes(std::function<void()> listener) override {
+    // A channel of its own topic: group commits must not wake the event store's subscribers.
+    channel_ = std::make_unique<PgCommitChannel>(
+        target_, [listener = std::move(listener)](Position) { listener(); }, "groups");
   }
 
   Result<std::unique_ptr<groups::GroupLock>> Lock(std::string_view name) override {
@@ -523,10 +533,18 @@ class PgGroupStore final : public groups::GroupStorage {
     return Status::OK();
   }
 
+  // Tells the other nodes (their WatchOtherNodes listeners) that a group changed.
+  void Announce() {
+    if (channel_ != nullptr) channel_->Notify(++commits_);
+  }
+
   const PgTarget target_;
   std::unique_ptr<PgConnection> conn_;
   // A PgGroupLock's transaction is open on conn_.
   bool lock_open_ = false;
+  // Commits by this store, the payload of its notifies (which must grow).
+  Position commits_ = 0;
+  std::unique_ptr<PgCommitChannel> channel_;  // null until WatchOtherNodes()
 };
 
 Result<StoredGroup> PgGroupLock::Load() {
@@ -565,6 +583,7 @@ Status PgGroupLock::Commit(const GroupChanges& changes) {
   };
   Status s = commit();
   Finish(/*rollback=*/!s.ok());
+  if (s.ok()) store_.Announce();
   return s.Annotate("committing consumer group '" + name_ + "'");
 }
 

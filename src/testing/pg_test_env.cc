@@ -58,7 +58,9 @@ int64_t TerminatePostgresSessions(std::string_view uri, std::string_view name) {
       /*create_schema=*/false);
   if (!conn.ok()) return -1;
   auto killed = (*conn)->Query(
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 "
+      // The server keeps the first 63 bytes of a name (NAMEDATALEN - 1).
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE application_name = left($1, 63) "
       "AND pid <> pg_backend_pid()",  // this session may carry the name too
       internal::pg::PgParams().Text(name));
   return killed.ok() ? killed->Int(0, 0) : -1;

@@ -27,7 +27,8 @@ std::string FreshPostgresUri(std::string_view label);
 void DropPostgresSchema(std::string_view uri);
 
 // `uri` with libpq's application_name set to `name`: the sessions it opens can then be told
-// apart in pg_stat_activity, so that a test ends only its own (the server is shared).
+// apart in pg_stat_activity, so that a test ends only its own (the server is shared). The
+// server keeps its first 63 bytes: make names unique within those.
 std::string WithApplicationName(std::string_view uri, std::string_view name);
 
 // Ends (pg_terminate_backend) every session of `uri`'s server whose application_name is

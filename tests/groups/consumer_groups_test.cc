@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,8 +85,8 @@ class ConsumerGroupsTest : public ::testing::TestWithParam<std::string> {
     store_ = std::move(*store);
     if (GetParam() == "postgres") {
       // Tagged, so that a test can end these nodes' sessions only.
-      pg_app_ = "triad-groups-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      static std::atomic<int> tests{0};
+      pg_app_ = "triad-groups-" + std::to_string(::getpid()) + "-" + std::to_string(++tests);
       pg_uri_ = WithApplicationName(FreshPostgresUri("groups"), pg_app_);
     }
     OpenNodes();
@@ -556,6 +557,47 @@ TEST_P(ConsumerGroupsTest, KilledSessionsLoseNothingAcknowledged) {
   EXPECT_EQ(info->in_flight, 3);
   EXPECT_EQ(Ack("b", {4, 5, 6}), 3);
   EXPECT_EQ(Info().checkpoint, 6);
+}
+
+// Another node's ack wakes a poll waiting on this node at once (its NOTIFY). The simulated clock
+// never moves here, so without the push the poll would wait for ever; the guard ends it after
+// 20 s of real time, and the test fails.
+TEST_P(ConsumerGroupsTest, AnotherNodesAckWakesAWaitingPoll) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "one node";
+  AppendOne(*store_, "s-1");  // 1
+  AppendOne(*store_, "s-1");  // 2
+  ASSERT_OK(groups_->Create("g", {}));
+  auto a = ConsumerGroups::Open(store_.get(), {.uri = pg_uri_, .clock = &clock_});
+  ASSERT_OK(a);
+  auto b = ConsumerGroups::Open(store_.get(), {.uri = pg_uri_, .clock = &clock_});
+  ASSERT_OK(b);
+  auto first = (*a)->Poll("g", "m1", {.max_messages = 1});
+  ASSERT_OK(first);
+  ASSERT_EQ(PositionsOf(*first), (Positions{1}));
+  // Each node's listener opens its LISTEN session in the background.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+
+  // m2 waits on node a: 2 is behind 1, which m1 holds.
+  Result<std::vector<GroupMessage>> waited = std::vector<GroupMessage>{};
+  std::atomic<bool> done{false};
+  std::thread poller([&] {
+    waited = (*a)->Poll("g", "m2", {.wait_us = 60'000'000});
+    done = true;
+  });
+  while (clock_.waiters() == 0) std::this_thread::yield();
+  auto acked = (*b)->Ack("g", "m1", Positions{1});
+  ASSERT_OK(acked);
+  EXPECT_EQ(*acked, 1);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const bool woken = done;
+  if (!woken) clock_.Advance(61'000'000);  // ends the poll
+  poller.join();
+  EXPECT_TRUE(woken) << "the poll on node a was not woken by node b's ack";
+  ASSERT_OK(waited);
+  EXPECT_EQ(PositionsOf(*waited), (Positions{2}));
 }
 
 std::vector<std::string> Storages() {
