@@ -123,6 +123,9 @@ struct ConsumerGroupsOptions {
   std::string uri;
   // nullptr: RealClock(). Tests pass a SimulatedClock.
   Clock* clock = nullptr;
+  // false: create nothing (no file, no tables); Open fails with kNotFound where there is no
+  // group state yet. For readers such as the CLI's `groups` verb.
+  bool create_if_missing = true;
 };
 
 // The consumer-group URI that goes with an event store URI: "sqlite:PATH" or a path →
@@ -135,7 +138,8 @@ class ConsumerGroups {
  public:
   // Opens the group state over `store` (non-owning; must outlive this object), loading the
   // groups already created. Errors: kInvalidArgument (bad uri), kUnavailable, kDataLoss (the file
-  // is not a Triad group file, or its schema is newer than this binary).
+  // is not a Triad group file, or its schema is newer than this binary), kNotFound (no group
+  // state yet and !options.create_if_missing).
   static Result<std::unique_ptr<ConsumerGroups>> Open(EventStore* store,
                                                       const ConsumerGroupsOptions& options);
 

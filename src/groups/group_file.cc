@@ -4,7 +4,9 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "groups/group_settings.h"
@@ -49,7 +51,13 @@ CREATE TABLE IF NOT EXISTS cg_parked (
 
 }  // namespace
 
-Result<std::unique_ptr<GroupFile>> GroupFile::Open(const std::string& path) {
+Result<std::unique_ptr<GroupFile>> GroupFile::Open(const std::string& path, bool create) {
+  if (!create && path != ":memory:") {
+    std::error_code error;
+    if (!std::filesystem::exists(path, error)) {
+      return NotFoundError("no consumer-group file '" + path + "'");
+    }
+  }
   TRIAD_ASSIGN_OR_RETURN(
       auto db, sqlite::Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   std::unique_ptr<GroupFile> file(new GroupFile(std::move(db)));

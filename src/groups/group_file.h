@@ -32,9 +32,10 @@ inline constexpr int64_t kSchemaVersion = 1;
 
 class GroupFile final : public GroupStorage {
  public:
-  // Opens or creates the file at `path` (":memory:" for a private in-memory database).
-  // Errors: kDataLoss (not a group file, or a newer schema), kUnavailable.
-  static Result<std::unique_ptr<GroupFile>> Open(const std::string& path);
+  // Opens or, when `create`, creates the file at `path` (":memory:" for a private in-memory
+  // database). Errors: kDataLoss (not a group file, or a newer schema), kNotFound (no file and
+  // !create), kUnavailable.
+  static Result<std::unique_ptr<GroupFile>> Open(const std::string& path, bool create = true);
 
   bool shared() const override { return false; }
   Result<std::vector<StoredGroup>> LoadAll() override;

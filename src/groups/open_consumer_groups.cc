@@ -62,7 +62,7 @@ Result<std::unique_ptr<ConsumerGroups>> ConsumerGroups::Open(EventStore* store,
     // Shared by every node on this database: state and locks live in PostgreSQL.
     auto target = internal::pg::ParsePostgresUri(options.uri);
     if (!target.ok()) return target.status();
-    auto shared = internal::pg::OpenPgGroupStore(options.uri);
+    auto shared = internal::pg::OpenPgGroupStore(options.uri, options.create_if_missing);
     if (!shared.ok()) return shared.status();
     auto groups = std::make_unique<internal::groups::ConsumerGroupsImpl>(
         store, clock, std::move(*shared), target->display);
@@ -71,7 +71,7 @@ Result<std::unique_ptr<ConsumerGroups>> ConsumerGroups::Open(EventStore* store,
   }
   auto path = GroupFilePath(*store, options);
   if (!path.ok()) return path.status();
-  auto file = internal::groups::GroupFile::Open(*path);
+  auto file = internal::groups::GroupFile::Open(*path, options.create_if_missing);
   if (!file.ok()) return file.status();
   const std::string describe = *path == ":memory:" ? "memory:" : "sqlite:" + *path;
   auto groups = std::make_unique<internal::groups::ConsumerGroupsImpl>(store, clock,

@@ -601,11 +601,17 @@ void PgGroupLock::Finish(bool rollback) {
 
 }  // namespace
 
-Result<std::unique_ptr<groups::GroupStorage>> OpenPgGroupStore(std::string_view uri) {
+Result<std::unique_ptr<groups::GroupStorage>> OpenPgGroupStore(std::string_view uri,
+                                                               bool create_if_missing) {
   TRIAD_ASSIGN_OR_RETURN(PgTarget target, ParsePostgresUri(uri));
   auto conn = [&]() -> Result<std::unique_ptr<PgConnection>> {
-    TRIAD_ASSIGN_OR_RETURN(auto c, PgConnection::Open(target, /*create_schema=*/true));
-    TRIAD_RETURN_IF_ERROR(Migrate(*c, kGroupComponent, kGroupMigrations, /*read_only=*/false));
+    TRIAD_ASSIGN_OR_RETURN(auto c, PgConnection::Open(target, create_if_missing));
+    Status migrated = Migrate(*c, kGroupComponent, kGroupMigrations, !create_if_missing);
+    // Tables older than this binary are still brought up to date: that creates nothing new.
+    if (migrated.code() == StatusCode::kFailedPrecondition) {
+      migrated = Migrate(*c, kGroupComponent, kGroupMigrations, /*read_only=*/false);
+    }
+    TRIAD_RETURN_IF_ERROR(migrated);
     TRIAD_RETURN_IF_ERROR(c->Exec(kSessionSettings));
     return c;
   }();

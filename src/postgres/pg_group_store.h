@@ -32,9 +32,11 @@ namespace triad::internal::pg {
 inline constexpr const char* kGroupComponent = "consumer groups";
 
 // Connects to the postgres:// `uri` (creating its schema if needed) and brings the consumer-group
-// tables up to date (pg_migrations.h). Errors, annotated with the store (password hidden):
+// tables up to date (pg_migrations.h). With !create_if_missing it creates nothing: kNotFound
+// when the schema or the tables are missing. Errors, annotated with the store (password hidden):
 // kInvalidArgument (a malformed URI), kUnavailable (server unreachable), kDataLoss (the
 // database's consumer-group schema is newer than this binary), the errors of a failed migration.
-Result<std::unique_ptr<groups::GroupStorage>> OpenPgGroupStore(std::string_view uri);
+Result<std::unique_ptr<groups::GroupStorage>> OpenPgGroupStore(std::string_view uri,
+                                                               bool create_if_missing = true);
 
 }  // namespace triad::internal::pg

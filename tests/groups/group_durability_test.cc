@@ -195,6 +195,19 @@ TEST_F(GroupDurabilityTest, DeletedGroupStaysDeleted) {
   EXPECT_ERROR_CODE(groups_->Get("g"), kNotFound);
 }
 
+TEST_F(GroupDurabilityTest, CreateIfMissingFalseCreatesNothing) {
+  const std::string path = StorePath() + ".readers";
+  auto none =
+      ConsumerGroups::Open(store_.get(), {.uri = "sqlite:" + path, .create_if_missing = false});
+  EXPECT_ERROR_CODE(none, kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  // An existing file opens as usual.
+  ASSERT_OK(ConsumerGroups::Open(store_.get(), {.uri = "sqlite:" + path}));
+  ASSERT_OK(
+      ConsumerGroups::Open(store_.get(), {.uri = "sqlite:" + path, .create_if_missing = false}));
+  std::filesystem::remove(path);
+}
+
 TEST_F(GroupDurabilityTest, RefusesAFileThatIsNotAGroupFile) {
   // The store's own file is an SQLite database of another kind.
   auto groups = ConsumerGroups::Open(store_.get(), {.uri = "sqlite:" + StorePath()});

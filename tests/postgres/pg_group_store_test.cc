@@ -421,6 +421,28 @@ TEST_F(PgGroupStoreTest, ANewerSchemaIsRefused) {
   EXPECT_NE(message.find("opening consumer-group store"), std::string::npos) << message;
 }
 
+TEST_F(PgGroupStoreTest, CreateIfMissingFalseCreatesNothing) {
+  ASSERT_ERROR_CODE(OpenPgGroupStore(uri_, /*create_if_missing=*/false), kNotFound);
+  auto raw = Raw();  // creates the schema, and nothing in it
+  ASSERT_NE(raw, nullptr);
+  ASSERT_ERROR_CODE(OpenPgGroupStore(uri_, /*create_if_missing=*/false), kNotFound);
+  const auto group_tables = [&] {
+    auto tables = raw->ExecLast(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE "
+        "'cg\\_%'");
+    EXPECT_OK(tables);
+    return tables.ok() ? tables->Int(0, 0) : -1;
+  };
+  EXPECT_EQ(group_tables(), 0);
+  { ASSERT_NE(Open(), nullptr); }  // creates the tables
+  EXPECT_EQ(group_tables(), 5);
+  auto reader = OpenPgGroupStore(uri_, /*create_if_missing=*/false);
+  ASSERT_OK(reader);
+  auto names = (*reader)->ListNames();
+  ASSERT_OK(names);
+  EXPECT_TRUE(names->empty());
+}
+
 TEST_F(PgGroupStoreTest, ABadUriIsRefused) {
   ASSERT_ERROR_CODE(OpenPgGroupStore("sqlite:/tmp/x"), kInvalidArgument);
 }

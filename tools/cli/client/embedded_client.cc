@@ -263,19 +263,15 @@ Result<ConsumerGroups*> EmbeddedClient::Groups() {
   if (groups_ != nullptr) return groups_.get();
   auto store = Store();
   if (!store.ok()) return store.status();
-  // ConsumerGroups::Open creates the group file beside the store; a reading verb must not, so a
-  // store without one simply has no groups.
-  const std::string described = (*store)->Describe();
-  if (described.starts_with("sqlite:")) {
-    std::error_code error;
-    if (!std::filesystem::exists(described.substr(7) + ".groups", error)) {
-      return static_cast<ConsumerGroups*>(nullptr);
-    }
-  }
   ConsumerGroupsOptions options;
   // From the URI as given: the store's Describe() masks a password.
   options.uri = DefaultConsumerGroupsUri(store_uri_);
+  // A reading verb creates nothing: a store without group state simply has no groups.
+  options.create_if_missing = false;
   auto groups = ConsumerGroups::Open(*store, options);
+  if (!groups.ok() && groups.status().code() == StatusCode::kNotFound) {
+    return static_cast<ConsumerGroups*>(nullptr);
+  }
   if (!groups.ok()) return groups.status().Annotate("opening the consumer groups");
   groups_ = std::move(*groups);
   return groups_.get();
