@@ -139,12 +139,13 @@ TEST_F(PgBackendTest, AnotherNodesAppendWakesWaitersAndListenersAtOnce) {
   // Polling every minute: only the LISTEN/NOTIFY push can wake node B within the test's timeout.
   Options slow_poll;
   slow_poll.external_poll_interval_us = 60'000'000;
+  // Declared before the stores: B's listener thread may call in until B is closed.
+  std::mutex mu;
+  std::vector<Position> heard;
   auto a = Open();
   auto b = EventStore::Open(slow_poll, uri_);
   ASSERT_NE(a, nullptr);
   ASSERT_OK(b);
-  std::mutex mu;
-  std::vector<Position> heard;
   (*b)->AddCommitListener([&](Position head) {
     std::lock_guard lock(mu);
     heard.push_back(head);
@@ -161,7 +162,14 @@ TEST_F(PgBackendTest, AnotherNodesAppendWakesWaitersAndListenersAtOnce) {
   ASSERT_OK(reached);
   EXPECT_EQ(*reached, 1);
   EXPECT_LT(waited, std::chrono::seconds(5)) << "woken by the push, not by a poll";
-  std::lock_guard lock(mu);
+  // The waiter may be woken before the listeners have run: give them a moment.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::unique_lock lock(mu);
+  while (heard.empty() && std::chrono::steady_clock::now() < give_up) {
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    lock.lock();
+  }
   ASSERT_FALSE(heard.empty());
   EXPECT_EQ(heard.back(), 1);
 }
