@@ -571,11 +571,10 @@ TEST_P(ConsumerGroupsTest, AnotherNodesAckWakesAWaitingPoll) {
   ASSERT_OK(a);
   auto b = ConsumerGroups::Open(store_.get(), {.uri = pg_uri_, .clock = &clock_});
   ASSERT_OK(b);
+  ASSERT_OK(groups_->Create("h", {}));
   auto first = (*a)->Poll("g", "m1", {.max_messages = 1});
   ASSERT_OK(first);
   ASSERT_EQ(PositionsOf(*first), (Positions{1}));
-  // Each node's listener opens its LISTEN session in the background.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
 
   // m2 waits on node a: 2 is behind 1, which m1 holds.
   Result<std::vector<GroupMessage>> waited = std::vector<GroupMessage>{};
@@ -589,8 +588,15 @@ TEST_P(ConsumerGroupsTest, AnotherNodesAckWakesAWaitingPoll) {
   ASSERT_OK(acked);
   EXPECT_EQ(*acked, 1);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto nudge = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (!done && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (std::chrono::steady_clock::now() > nudge) {
+      // Node a's listener opens its LISTEN session in the background, and a notify sent before
+      // that is lost: any later commit on node b (here, on another group) must wake the poll.
+      EXPECT_OK((*b)->Poll("h", "nudge", {}));
+      nudge += std::chrono::seconds(2);
+    }
   }
   const bool woken = done;
   if (!woken) clock_.Advance(61'000'000);  // ends the poll
