@@ -45,22 +45,8 @@ GroupState::GroupState(std::string name, GroupSettings settings, int64_t created
       read_position_(checkpoint + 1) {}
 
 Status GroupState::Restore(StoredGroup stored, EventStore& store) {
-  for (Position p : stored.acked) {
-    if (p > checkpoint_) acked_.insert(p);
-  }
-  restored_messages_ = std::move(stored.messages);
-  for (auto& [name, m] : stored.members) {
-    members_[name] = Member{.last_seen_us = m.last_seen_us, .polling_until_us = m.polling_until_us};
-  }
-  for (auto& [parked, replaying] : stored.parked) {
-    const Position p = parked.position;
-    if (replaying) {
-      TRIAD_ASSIGN_OR_RETURN(RecordedEvent event, ReadAt(store, p));
-      Insert(std::move(event), /*replayed=*/true, 0);
-    }
-    parked_[p] = {std::move(parked), replaying};
-  }
-  return Status::OK();
+  // A new state is a copy with nothing in it yet to keep.
+  return Resync(std::move(stored), store);
 }
 
 bool GroupState::CanResync(const StoredGroup& stored) const {
@@ -111,14 +97,14 @@ Status GroupState::Resync(StoredGroup stored, EventStore& store) {
       }
     }
   }
+  // The stored states of the messages in the window; the others wait in restored_messages_
+  // until Fill reads them (Insert applies them, as for the replaying messages read back here).
+  restored_messages_ = std::move(stored.messages);
   for (Position p : replaying) {
     if (window_.contains(p)) continue;
     TRIAD_ASSIGN_OR_RETURN(RecordedEvent event, ReadAt(store, p));
     Insert(std::move(event), /*replayed=*/true, 0);
   }
-  // The stored states of the messages in the window; the others wait in restored_messages_
-  // until Fill reads them.
-  restored_messages_ = std::move(stored.messages);
   for (auto it = restored_messages_.begin(); it != restored_messages_.end();) {
     auto in_window = window_.find(it->first);
     ++it;  // ApplyStored forgets the entry it applies
