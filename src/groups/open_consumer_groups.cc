@@ -13,6 +13,15 @@
 namespace triad {
 namespace {
 
+// The path of "sqlite:PATH" or "sqlite://PATH"; anything else unchanged.
+std::string_view WithoutSqliteScheme(std::string_view uri) {
+  if (uri.starts_with("sqlite:")) {
+    uri.remove_prefix(7);
+    if (uri.starts_with("//")) uri.remove_prefix(2);
+  }
+  return uri;
+}
+
 // The group file for `options.uri`, or beside the store when it is empty.
 Result<std::string> GroupFilePath(const EventStore& store, const ConsumerGroupsOptions& options) {
   std::string uri = options.uri;
@@ -27,11 +36,8 @@ Result<std::string> GroupFilePath(const EventStore& store, const ConsumerGroupsO
     }
   }
   if (uri == "memory:" || uri == "memory") return std::string(":memory:");
-  std::string_view path = uri;
-  if (path.starts_with("sqlite:")) {
-    path.remove_prefix(7);
-    if (path.starts_with("//")) path.remove_prefix(2);
-  } else if (path.find("://") != std::string_view::npos) {
+  const std::string_view path = WithoutSqliteScheme(uri);
+  if (path.find("://") != std::string_view::npos) {
     return InvalidArgumentError("unsupported consumer-group URI '" + uri +
                                 "'; use sqlite:PATH, a file path, postgres://…, or memory:");
   }
@@ -46,36 +52,33 @@ Result<std::string> GroupFilePath(const EventStore& store, const ConsumerGroupsO
 std::string DefaultConsumerGroupsUri(std::string_view event_store_uri) {
   if (event_store_uri == "memory:" || event_store_uri == "memory") return "memory:";
   if (internal::pg::IsPostgresUri(event_store_uri)) return std::string(event_store_uri);
-  std::string_view path = event_store_uri;
-  if (path.starts_with("sqlite:")) {
-    path.remove_prefix(7);
-    if (path.starts_with("//")) path.remove_prefix(2);
-  }
-  return "sqlite:" + std::string(path) + ".groups";
+  return "sqlite:" + std::string(WithoutSqliteScheme(event_store_uri)) + ".groups";
 }
 
 Result<std::unique_ptr<ConsumerGroups>> ConsumerGroups::Open(EventStore* store,
                                                              const ConsumerGroupsOptions& options) {
   if (store == nullptr) return InvalidArgumentError("ConsumerGroups::Open needs a store");
   Clock* clock = options.clock != nullptr ? options.clock : RealClock();
+  std::unique_ptr<internal::groups::GroupStorage> storage;
+  std::string describe;
   if (internal::pg::IsPostgresUri(options.uri)) {
     // Shared by every node on this database: state and locks live in PostgreSQL.
     auto target = internal::pg::ParsePostgresUri(options.uri);
     if (!target.ok()) return target.status();
     auto shared = internal::pg::OpenPgGroupStore(options.uri, options.create_if_missing);
     if (!shared.ok()) return shared.status();
-    auto groups = std::make_unique<internal::groups::ConsumerGroupsImpl>(
-        store, clock, std::move(*shared), target->display);
-    if (Status s = groups->Start(); !s.ok()) return s.Annotate("opening consumer groups");
-    return std::unique_ptr<ConsumerGroups>(std::move(groups));
+    storage = std::move(*shared);
+    describe = target->display;
+  } else {
+    auto path = GroupFilePath(*store, options);
+    if (!path.ok()) return path.status();
+    auto file = internal::groups::GroupFile::Open(*path, options.create_if_missing);
+    if (!file.ok()) return file.status();
+    storage = std::move(*file);
+    describe = *path == ":memory:" ? "memory:" : "sqlite:" + *path;
   }
-  auto path = GroupFilePath(*store, options);
-  if (!path.ok()) return path.status();
-  auto file = internal::groups::GroupFile::Open(*path, options.create_if_missing);
-  if (!file.ok()) return file.status();
-  const std::string describe = *path == ":memory:" ? "memory:" : "sqlite:" + *path;
-  auto groups = std::make_unique<internal::groups::ConsumerGroupsImpl>(store, clock,
-                                                                       std::move(*file), describe);
+  auto groups = std::make_unique<internal::groups::ConsumerGroupsImpl>(
+      store, clock, std::move(storage), describe);
   if (Status s = groups->Start(); !s.ok()) return s.Annotate("opening consumer groups");
   return std::unique_ptr<ConsumerGroups>(std::move(groups));
 }
