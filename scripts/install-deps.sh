@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Triad needs to build and test (see ../shared STACK.md for why
+# Installs the Debian 12 packages Triad needs to build and test (docs/dependencies.md says why
 # each was chosen). Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
 

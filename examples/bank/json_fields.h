@@ -1,8 +1,8 @@
 // Exception-free access to nlohmann::json for the bank example.
 //
 // nlohmann::json reports bad input by throwing; Triad's rule is that no exception crosses an API
-// (STYLE.md B3), so every call into the library that can throw is wrapped here, once, and turned
-// into a Status that names the field.
+// (docs/contributing.md, Errors), so every call into the library that can throw is wrapped here,
+// once, and turned into a Status that names the field.
 //
 // Thread-safety: free functions on values.
 #pragma once

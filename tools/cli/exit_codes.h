@@ -1,4 +1,4 @@
-// The CLI's exit codes (DESIGN.md §5) and the one place that maps a StatusCode to them.
+// The CLI's exit codes (docs/cli.md, Exit codes) and the one place that maps a StatusCode to them.
 #pragma once
 
 #include "triad/status.h"

@@ -36,7 +36,8 @@ struct SseOptions {
   // Events read from the log and written per batch. Default: 500.
   size_t batch_events = 500;
   // How often an idle subscriber checks the head for commits made by other processes (commits
-  // through this server wake it at once). Default: 250 ms (STACK.md pitfall 5).
+  // through this server wake it at once). Default: 250 ms (docs/dependencies.md, PostgreSQL
+  // pitfalls).
   int64_t poll_interval_ms = 250;
 };
 
