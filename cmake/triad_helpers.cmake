@@ -2,7 +2,8 @@
 
 # Warnings and sanitizers applied to every target we build.
 function(triad_target_defaults target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+  target_compile_options(${target} PRIVATE -Wall -Wextra $<$<BOOL:${TRIAD_WERROR}>:-Werror>
+                                           -Wno-missing-field-initializers)
   if(TRIAD_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${TRIAD_SANITIZE} -fno-omit-frame-pointer
                                              -fno-sanitize-recover=all)

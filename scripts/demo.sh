@@ -5,5 +5,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh" "$root/build" -DTRIAD_BUILD_TESTS=OFF -DTRIAD_BUILD_BENCHMARKS=OFF >/dev/null
+"$root/scripts/build.sh" "$root/build" -DBUILD_TESTING=OFF -DTRIAD_BUILD_BENCHMARKS=OFF >/dev/null
 exec "$root/build/examples/bank/bank_demo" "$@"

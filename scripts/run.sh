@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 # The server and the CLI only: the tests and benchmarks are built by scripts/test.sh.
-"$root/scripts/build.sh" "$root/build" -DTRIAD_BUILD_TESTS=OFF -DTRIAD_BUILD_BENCHMARKS=OFF >/dev/null
+"$root/scripts/build.sh" "$root/build" -DBUILD_TESTING=OFF -DTRIAD_BUILD_BENCHMARKS=OFF >/dev/null
 if [ "${1:-}" = "--postgres" ]; then
   [ -n "${2:-}" ] || { echo "run.sh: --postgres needs a URL (postgresql://user@host/db)" >&2; exit 2; }
   data=$2

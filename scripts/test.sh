@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the standing checks (format, forbidden
 # calls, orphaned tests), clang-tidy, the full CTest suite under ASan+UBSan (benchmark smoke runs
-# and the PostgreSQL variants, on a throwaway cluster, included), and an install check. .ci/run
-# calls this script.
+# and the PostgreSQL variants, on a throwaway cluster, included), an install check, and a GCC
+# Release build with warnings as errors. .ci/run calls this script.
 #   scripts/test.sh              everything
 #   TRIAD_SKIP_SANITIZERS=1 scripts/test.sh   an optimized build instead of the sanitizer build
 set -euo pipefail
@@ -49,7 +49,7 @@ if [ -z "${TRIAD_SKIP_SANITIZERS:-}" ]; then
 else
   build=build
   step "build (RelWithDebInfo: library, server, CLI, examples, benchmarks, tests)"
-  scripts/build.sh "$build" -DTRIAD_BUILD_TESTS=ON
+  scripts/build.sh "$build"
   consumer_flags=()
 fi
 
@@ -70,5 +70,11 @@ cat "$tidy_log"
 
 step "install check"
 scripts/install-check.sh "$build" "${consumer_flags[@]}"
+
+# The tests ran on clang; a user on Debian builds with GCC 12, whose optimizer warns about other
+# things (-Wrestrict, -Wmaybe-uninitialized): one optimized GCC build, warnings as errors.
+step "GCC Release build (library, server, CLI, examples; warnings as errors)"
+scripts/build.sh build-gcc-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+  -DTRIAD_BUILD_BENCHMARKS=OFF
 
 step "all tests passed"

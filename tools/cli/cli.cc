@@ -4,16 +4,14 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 
+#include "triad/version.h"
+
 #include <CLI/CLI.hpp>
 
 #include <exception>
 #include <memory>
 #include <ostream>
 #include <vector>
-
-#ifndef TRIAD_VERSION
-#define TRIAD_VERSION "unknown"
-#endif
 
 namespace triad::cli {
 namespace {
@@ -67,7 +65,7 @@ int RunOrThrow(int argc, const char* const* argv, CliIo& io) {
   app.require_subcommand(1);
   // Options a verb does not know are handed to the root: global options after the verb work.
   app.fallthrough();
-  app.set_version_flag("--version", std::string("triad ") + TRIAD_VERSION);
+  app.set_version_flag("--version", std::string("triad ") + triad::Version());
   app.footer(kRootFooter);
 
   Context ctx{.io = io, .global = {}};
