@@ -38,6 +38,7 @@ TEST_F(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config->listen, "127.0.0.1:7700");
   EXPECT_EQ(config->data, "./triad.db");
   EXPECT_EQ(config->scripts_dir, "./triad.db.scripts");
+  EXPECT_EQ(config->groups, "sqlite:./triad.db.groups");
   EXPECT_EQ(config->io_threads, 1);
   EXPECT_EQ(config->worker_threads, 64);
   EXPECT_EQ(config->sse.heartbeat_ms, 15000);
@@ -53,6 +54,7 @@ TEST_F(ConfigTest, APostgresStoreKeepsItsScriptsInTheWorkingDirectory) {
   auto config = ResolveConfig({}, FakeEnv({{"TRIAD_DATA", "postgresql://app:secret@db/x"}}));
   ASSERT_OK(config);
   EXPECT_EQ(config->scripts_dir, "./triad.scripts");
+  EXPECT_EQ(config->groups, "postgresql://app:secret@db/x");  // the store's own schema
   EXPECT_EQ(StorePathOf("sqlite:/var/t.db"), "/var/t.db");
   EXPECT_EQ(StorePathOf("/var/t.db"), "/var/t.db");
 }
@@ -89,6 +91,16 @@ TEST_F(ConfigTest, FileThenEnvironmentThenFlagsEachWin) {
   EXPECT_EQ(with_flags->data, "flag.db");
   EXPECT_EQ(with_flags->log_level, "error");
   EXPECT_EQ(with_flags->worker_threads, 5);
+}
+
+TEST_F(ConfigTest, TheConsumerGroupsLocationComesFromTheFileOrTheEnvironment) {
+  const std::string path = WriteConfig(R"({"data": "file.db", "groups": "sqlite:elsewhere.db"})");
+  auto file_only = ResolveConfig({.config_file = path}, FakeEnv({}));
+  ASSERT_OK(file_only);
+  EXPECT_EQ(file_only->groups, "sqlite:elsewhere.db");
+  auto with_env = ResolveConfig({.config_file = path}, FakeEnv({{"TRIAD_GROUPS", "memory:"}}));
+  ASSERT_OK(with_env);
+  EXPECT_EQ(with_env->groups, "memory:");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreErrorsNamingThem) {

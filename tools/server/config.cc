@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "triad/consumer_groups.h"
+
 #include <nlohmann/json.hpp>
 
 #include <charconv>
@@ -169,6 +171,7 @@ Result<ServerConfig> ApplyConfigJson(ServerConfig base, std::string_view text,
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadString("listen", base.listen));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadString("data", base.data));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadString("scripts_dir", base.scripts_dir));
+  TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadString("groups", base.groups));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadString("log_level", base.log_level));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadString("log_format", base.log_format));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("io_threads", base.io_threads, 1));
@@ -219,6 +222,7 @@ Result<ServerConfig> ResolveConfig(const ConfigFlags& flags, const EnvLookup& en
   from_env("TRIAD_LISTEN", config.listen);
   from_env("TRIAD_LOG_LEVEL", config.log_level);
   from_env("TRIAD_SCRIPTS", config.scripts_dir);
+  from_env("TRIAD_GROUPS", config.groups);
   if (flags.listen) config.listen = *flags.listen;
   if (flags.data) config.data = *flags.data;
   if (flags.scripts_dir) config.scripts_dir = *flags.scripts_dir;
@@ -233,6 +237,7 @@ Result<ServerConfig> ResolveConfig(const ConfigFlags& flags, const EnvLookup& en
   }
   if (config.data.empty()) return InvalidArgumentError("data (the store path) is empty");
   if (config.scripts_dir.empty()) config.scripts_dir = StorePathOf(config.data) + ".scripts";
+  if (config.groups.empty()) config.groups = DefaultConsumerGroupsUri(config.data);
   auto format = ParseLogFormat(config.log_format);
   if (!format.ok()) return format.status();
   if (config.log_level != "trace" && config.log_level != "debug" && config.log_level != "info" &&

@@ -32,6 +32,9 @@ struct ServerConfig {
   std::string data = "./triad.db";
   // The Lua scripts folder. Empty: the store path + ".scripts".
   std::string scripts_dir;
+  // Where the consumer groups live: "sqlite:PATH", "memory:" or a postgres:// URI. Empty: beside
+  // the store (DefaultConsumerGroupsUri: PATH.groups, or the store's own PostgreSQL schema).
+  std::string groups;
   // Bearer tokens. Empty: no authentication (only allowed on a loopback listen address).
   std::vector<TokenConfig> tokens;
   Limits limits;

@@ -2,35 +2,21 @@
 
 #include "triad/consumer_groups.h"
 
+#include <string>
+#include <utility>
+
 #include "server/auth.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/request_log.h"
+#include "server/routes/document_routes.h"
+#include "server/routes/group_routes.h"
 #include "server/routes/health_routes.h"
+#include "server/routes/ping_route.h"
+#include "server/routes/projection_routes.h"
 #include "server/routes/stream_routes.h"
 #include "server/scripted_projections.h"
 #include "server/server_context.h"
-
-#if __has_include("server/routes/group_routes.h")
-#include "server/routes/group_routes.h"
-#define TRIAD_SERVER_HAS_GROUP_ROUTES 1
-#endif
-#if __has_include("server/routes/projection_routes.h")
-#include "server/routes/projection_routes.h"
-#define TRIAD_SERVER_HAS_PROJECTION_ROUTES 1
-#endif
-#if __has_include("server/routes/document_routes.h")
-#include "server/routes/document_routes.h"
-#define TRIAD_SERVER_HAS_DOCUMENT_ROUTES 1
-#endif
-#if __has_include("server/routes/ping_route.h")
-#include "server/routes/ping_route.h"
-#define TRIAD_SERVER_HAS_PING_ROUTE 1
-#endif
-
-#include <cstdlib>
-#include <string>
-#include <utility>
 
 namespace triad::server {
 
@@ -89,14 +75,10 @@ Result<std::unique_ptr<Server>> Server::Start(ServerConfig config, ServerHooks h
   if (!engine.ok()) return engine.status().Annotate("opening the projection engine");
   parts->engine = std::move(*engine);
 
-  // Consumer groups live beside an SQLite store, and in the same schema as a PostgreSQL store,
-  // where every node shares them; $TRIAD_GROUPS puts them elsewhere.
+  // Consumer groups live where the configuration says (by default beside an SQLite store, and in
+  // the same schema as a PostgreSQL store, where every node shares them).
   ConsumerGroupsOptions group_options;
-  if (const char* groups_uri = std::getenv("TRIAD_GROUPS"); groups_uri != nullptr) {
-    group_options.uri = groups_uri;
-  } else {
-    group_options.uri = DefaultConsumerGroupsUri(config.data);
-  }
+  group_options.uri = config.groups;
   auto groups = ConsumerGroups::Open(parts->store.get(), group_options);
   if (!groups.ok()) return groups.status().Annotate("opening the consumer groups");
   parts->groups = std::move(*groups);
@@ -120,18 +102,10 @@ Result<std::unique_ptr<Server>> Server::Start(ServerConfig config, ServerHooks h
   Router& router = parts->router;
   RegisterHealthRoutes(router, parts->context);
   RegisterStreamRoutes(router, parts->context);
-#ifdef TRIAD_SERVER_HAS_PING_ROUTE
   RegisterPingRoute(router);
-#endif
-#ifdef TRIAD_SERVER_HAS_PROJECTION_ROUTES
   RegisterProjectionRoutes(router, parts->context);
-#endif
-#ifdef TRIAD_SERVER_HAS_DOCUMENT_ROUTES
   RegisterDocumentRoutes(router, parts->context);
-#endif
-#ifdef TRIAD_SERVER_HAS_GROUP_ROUTES
   RegisterGroupRoutes(router, parts->context);
-#endif
 
   Status started = parts->engine->Start();
   if (!started.ok()) return started.Annotate("starting the projection engine");
