@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "server/auth.h"
 #include "server/http_client.h"
 #include "support/test_server.h"
 
@@ -88,6 +89,20 @@ TEST(AuthMatrixTest, HealthNeedsNoTokenAndAppendNeedsWrite) {
   ASSERT_OK(append);
   EXPECT_EQ(append->status, 403);
   EXPECT_EQ(server.Head(), 0);
+}
+
+TEST(AuthMatrixTest, OnlyTheWholeTokenMatches) {
+  Authenticator auth(
+      {{"reader", "token-read", Role::kRead}, {"admin", "token-admin", Role::kAdmin}});
+  EXPECT_EQ(auth.RoleOf("Bearer token-read"), Role::kRead);
+  EXPECT_EQ(auth.RoleOf("Bearer token-admin"), Role::kAdmin);
+  for (std::string_view wrong :
+       {"Bearer token-rea", "Bearer token-readx", "Bearer token-reae", "Bearer ",
+        "Bearer token-admin ", "bearer token-read", "token-read"}) {
+    EXPECT_EQ(auth.RoleOf(wrong), Role::kNone) << wrong;
+  }
+  EXPECT_EQ(auth.RoleOf(std::nullopt), Role::kNone);
+  EXPECT_EQ(Authenticator({}).RoleOf(std::nullopt), Role::kAdmin);  // no tokens: loopback only
 }
 
 }  // namespace

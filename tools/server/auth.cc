@@ -1,6 +1,7 @@
 #include "server/auth.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <set>
 #include <utility>
 
@@ -13,21 +14,36 @@ bool IsLoopback(std::string_view host) {
 
 }  // namespace
 
-Authenticator::Authenticator(std::vector<TokenConfig> tokens) : tokens_(std::move(tokens)) {}
+Authenticator::Authenticator(std::vector<TokenConfig> tokens) : tokens_(std::move(tokens)) {
+  digests_.reserve(tokens_.size());
+  for (const TokenConfig& token : tokens_) digests_.push_back(DigestOf(token.token));
+}
+
+std::optional<Authenticator::Digest> Authenticator::DigestOf(std::string_view token) {
+  Digest digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(token.data(), token.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 ||
+      size != digest.size()) {
+    return std::nullopt;
+  }
+  return digest;
+}
 
 Role Authenticator::RoleOf(std::optional<std::string_view> authorization) const {
   if (tokens_.empty()) return Role::kAdmin;
   if (!authorization) return Role::kNone;
   constexpr std::string_view kBearer = "Bearer ";
   if (!authorization->starts_with(kBearer)) return Role::kNone;
-  std::string_view presented = authorization->substr(kBearer.size());
+  // Digests have one length, so the comparison's time depends on neither token's length; every
+  // token is compared, whether or not an earlier one matched.
+  const std::optional<Digest> presented = DigestOf(authorization->substr(kBearer.size()));
+  if (!presented) return Role::kNone;
   Role role = Role::kNone;
-  // Every token is compared, whether or not an earlier one matched.
-  for (const TokenConfig& token : tokens_) {
-    const bool same_size = token.token.size() == presented.size();
-    const bool equal =
-        same_size && CRYPTO_memcmp(token.token.data(), presented.data(), presented.size()) == 0;
-    if (equal) role = token.role;
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    if (digests_[i] &&
+        CRYPTO_memcmp(digests_[i]->data(), presented->data(), presented->size()) == 0) {
+      role = tokens_[i].role;
+    }
   }
   return role;
 }

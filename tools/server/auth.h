@@ -2,13 +2,14 @@
 //
 // With no tokens configured, every caller is an admin; the server only allows that on a loopback
 // listen address (CheckListenSafety), so an open server is never reachable from the network.
-// With tokens, a missing or unknown token is Role::kNone (only GET /health).
+// With tokens, a missing or unknown token is Role::kNone (only GET /health and GET /ping).
 //
 // Thread-safety: immutable after construction; RoleOf() is safe from any thread.
 #pragma once
 
 #include "triad/status.h"
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,15 +32,22 @@ class Authenticator {
   explicit Authenticator(std::vector<TokenConfig> tokens);
 
   // The role of the caller presenting `authorization` (the header's value, nullopt when absent).
-  // The token is compared with every configured one in constant time, so response timing does
-  // not reveal how much of a guess was right.
+  // The SHA-256 digest of the presented token is compared with every configured token's digest
+  // in constant time, so response timing reveals neither how much of a guess was right nor the
+  // length of a configured token.
   Role RoleOf(std::optional<std::string_view> authorization) const;
 
   // True when tokens are configured.
   bool enabled() const { return !tokens_.empty(); }
 
  private:
+  using Digest = std::array<unsigned char, 32>;
+  // nullopt only if OpenSSL fails, and then nothing matches.
+  static std::optional<Digest> DigestOf(std::string_view token);
+
   std::vector<TokenConfig> tokens_;
+  // tokens_[i]'s digest at index i.
+  std::vector<std::optional<Digest>> digests_;
 };
 
 // Checks that tokens are well-formed (non-empty, role above none, unique) and that a server
