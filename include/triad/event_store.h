@@ -48,8 +48,10 @@ struct CheckReport {
 
 class EventStore {
  public:
-  // Opens the store at `uri`: "sqlite:PATH" (or a bare PATH) for the embedded SQLite store,
-  // "memory:" for a store that lives only as long as the object (tests).
+  // Opens the store at `uri`: "sqlite:PATH" (or a bare PATH) for the embedded SQLite store;
+  // "postgres://…" or "postgresql://…" (libpq's URI form, with an optional `schema` parameter;
+  // docs/postgres.md) for a store shared by several processes; "memory:" for a store that lives
+  // only as long as the object (tests).
   // Errors: kInvalidArgument (bad URI or options), kNotFound (missing and !create_if_missing),
   // kUnavailable, kDataLoss (the file is not a Triad store or is corrupt).
   static Result<std::unique_ptr<EventStore>> Open(const Options& options, std::string_view uri);

@@ -1,11 +1,12 @@
 // docs/openapi.json describes exactly the routes the server serves: the same (method, path)
 // pairs, each with the least role the server requires (x-triad-role), and operation ids that
-// are the routes' names.
+// are the routes' names. docs/http-api.md names the same routes.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -17,11 +18,42 @@
 namespace triad::server {
 namespace {
 
-nlohmann::json LoadOpenApi() {
-  std::ifstream in(std::string(TRIAD_SOURCE_DIR) + "/docs/openapi.json");
+std::string ReadDoc(const std::string& name) {
+  std::ifstream in(std::string(TRIAD_SOURCE_DIR) + "/docs/" + name);
   std::stringstream text;
   text << in.rdbuf();
-  return nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  return text.str();
+}
+
+nlohmann::json LoadOpenApi() {
+  return nlohmann::json::parse(ReadDoc("openapi.json"), nullptr, /*allow_exceptions=*/false);
+}
+
+// The (METHOD, /path) pairs docs/http-api.md names in code spans, with the shorthand
+// "`POST /groups/{group}/poll` · `/ack`" read as POST /groups/{group}/ack. Planned routes
+// (a line starting "planned") are skipped.
+std::set<std::pair<std::string, std::string>> RoutesNamedIn(const std::string& markdown) {
+  std::set<std::pair<std::string, std::string>> named;
+  const std::regex span("`(?:(GET|POST|PUT|DELETE) )?(/[A-Za-z0-9_{}/]*)[^`]*`");
+  std::istringstream lines(markdown);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("planned") != std::string::npos) continue;
+    std::string method;
+    std::string last_path;
+    for (std::sregex_iterator it(line.begin(), line.end(), span), end; it != end; ++it) {
+      std::string path = (*it)[2];
+      if ((*it)[1].matched) {
+        method = (*it)[1];
+      } else if (method.empty() || last_path.empty() || path.find('/', 1) != std::string::npos) {
+        continue;  // a path without a method that is not a sibling shorthand
+      } else {
+        path = last_path.substr(0, last_path.rfind('/')) + path;  // `/ack` beside .../poll
+      }
+      named.insert({method, path});
+      last_path = path;
+    }
+  }
+  return named;
 }
 
 std::string Lower(std::string text) {
@@ -70,6 +102,25 @@ TEST(OpenApiTest, DocumentsExactlyTheRoutesServedWithTheirRoles) {
         << key.first << " " << key.second << " is in docs/openapi.json but not served";
   }
   EXPECT_GE(served.size(), 25u);
+}
+
+TEST(OpenApiTest, HttpApiMarkdownNamesExactlyTheRoutesServed) {
+  const auto named = RoutesNamedIn(ReadDoc("http-api.md"));
+  ASSERT_FALSE(named.empty()) << "docs/http-api.md not found or names no route";
+  testing::TestServer server;
+  ASSERT_TRUE(server.server_started());
+  std::set<std::pair<std::string, std::string>> served;
+  for (const RouteInfo& route : server.server().router().Routes()) {
+    served.insert({route.method, route.pattern});
+  }
+  for (const auto& route : served) {
+    EXPECT_TRUE(named.contains(route))
+        << route.first << " " << route.second << " is served but not in docs/http-api.md";
+  }
+  for (const auto& route : named) {
+    EXPECT_TRUE(served.contains(route))
+        << route.first << " " << route.second << " is in docs/http-api.md but not served";
+  }
 }
 
 TEST(OpenApiTest, EveryOperationDocumentsItsErrors) {
