@@ -57,6 +57,10 @@ class CliProcess {
   // Sends `signal` to the process.
   void Signal(int signal);
 
+  // The CPU time (user + system) the running process has used so far, from /proc; nullopt once it
+  // has exited or when /proc cannot be read.
+  std::optional<std::chrono::milliseconds> CpuTimeSoFar();
+
   // Collects the remaining output and waits for the exit, at most `timeout`; then kills the
   // process, fails the test and returns exit_code -1.
   CliResult Wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -206,7 +206,8 @@ TEST_F(PersistentBlueGreenTest, RetiredVersionIsDroppedAndRefused) {
   ASSERT_OK(backend);
   auto old_docs =
       (*backend)->ScanDocuments(CollectionStorageName("counter", 1, "counters"), "", 100);
-  EXPECT_TRUE(!old_docs.ok() || old_docs->empty());
+  // The retired version's collection was dropped: not an empty table left behind.
+  EXPECT_ERROR_CODE(old_docs, kNotFound);
   auto new_docs =
       (*backend)->ScanDocuments(CollectionStorageName("counter", 2, "counters"), "", 100);
   ASSERT_OK(new_docs);
