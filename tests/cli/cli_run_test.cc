@@ -2,6 +2,7 @@
 // stdin, NO_COLOR, and the stop flag that SIGINT sets.
 #include "cli/cli.h"
 #include "cli/exit_codes.h"
+#include "testing/temp_dir.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -26,15 +27,8 @@ using ::testing::StartsWith;
 class CliRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern =
-        (std::filesystem::path(::testing::TempDir()) / "triad_cli_run_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    dir_ = temp_dir_.path().string();
     data_ = dir_ + "/store.db";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   struct Outcome {
@@ -64,6 +58,7 @@ class CliRunTest : public ::testing::Test {
     return RunCli(std::move(args), input, [](CliIo&) {});
   }
 
+  triad::testing::TempDir temp_dir_{"triad-cli-run"};
   std::string dir_;
   std::string data_;
   bool no_color_ = false;

@@ -245,15 +245,8 @@ CliResult RunCli(const CliSpec& spec, std::chrono::milliseconds timeout) {
 }
 
 void CliTest::SetUp() {
-  std::string pattern = (std::filesystem::path(::testing::TempDir()) / "triad_cli_XXXXXX").string();
-  ASSERT_NE(mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
-  dir_ = pattern;
+  dir_ = temp_dir_.path().string();
   store_path_ = dir_ + "/store.db";
-}
-
-void CliTest::TearDown() {
-  std::error_code ec;
-  if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
 }
 
 CliSpec CliTest::Spec(std::vector<std::string> args, std::string stdin_data) const {

@@ -3,6 +3,8 @@
 // Also a CliTest fixture with a fresh temporary directory and store per test.
 #pragma once
 
+#include "testing/temp_dir.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -97,7 +99,6 @@ CliResult RunCli(const CliSpec& spec, std::chrono::milliseconds timeout = std::c
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override;
-  void TearDown() override;
 
   // Runs `triad args...` with TRIAD_DATA=store_path() and the test directory as cwd.
   CliResult Cli(std::vector<std::string> args, std::string stdin_data = "");
@@ -108,6 +109,7 @@ class CliTest : public ::testing::Test {
   const std::string& store_path() const { return store_path_; }
 
  private:
+  TempDir temp_dir_{"triad-cli"};
   std::string dir_;
   std::string store_path_;
 };

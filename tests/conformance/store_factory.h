@@ -3,6 +3,7 @@
 #pragma once
 
 #include "testing/pg_test_env.h"
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/event_store.h"
@@ -43,24 +44,20 @@ class StoreTest : public ::testing::TestWithParam<BackendParam> {
   void SetUp() override {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (char& c : name) c = (c == '/') ? '_' : c;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("triad-test-" + std::to_string(::getpid()) + "-" + name);
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     if (GetParam().name == "postgres") pg_uri_ = FreshPostgresUri(name);
     ASSERT_OK(Reopen());
   }
 
   void TearDown() override {
     store_.reset();
-    std::filesystem::remove_all(dir_);
     if (!pg_uri_.empty()) DropPostgresSchema(pg_uri_);
   }
 
   // The URI of this test's store.
   std::string Uri() const {
     if (GetParam().name == "postgres") return pg_uri_;
-    return GetParam().name == "memory" ? "memory:" : "sqlite:" + (dir_ / "store.db").string();
+    return GetParam().name == "memory" ? "memory:"
+                                       : "sqlite:" + (dir_.path() / "store.db").string();
   }
 
   // Closes and opens the store again (a memory store starts empty again).
@@ -75,7 +72,7 @@ class StoreTest : public ::testing::TestWithParam<BackendParam> {
   EventStore& store() { return *store_; }
 
   Options options_;
-  std::filesystem::path dir_;
+  triad::testing::TempDir dir_{"triad-test"};
   std::string pg_uri_;  // this test's schema on the PostgreSQL test server
   std::unique_ptr<EventStore> store_;
 };

@@ -7,6 +7,7 @@
 //             its own EventStore and ConsumerGroups; each member polls and acks through its own
 //             node, so the group's state moves between nodes on every operation.
 #include "testing/pg_test_env.h"
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/clock.h"
@@ -86,10 +87,8 @@ class CompetingMembersTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CompetingMembersTest, KilledMemberIsReplacedWithoutLossOrReordering) {
   const bool postgres = GetParam() == "postgres";
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("triad-competing-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const triad::testing::TempDir temp_dir("triad-competing");
+  const std::filesystem::path& dir = temp_dir.path();
   const std::string uri =
       postgres ? FreshPostgresUri("competing") : "sqlite:" + (dir / "store.db").string();
   {
@@ -181,7 +180,6 @@ TEST_P(CompetingMembersTest, KilledMemberIsReplacedWithoutLossOrReordering) {
     }
   }
   if (postgres) DropPostgresSchema(uri);
-  std::filesystem::remove_all(dir);
 }
 
 std::vector<std::string> Backends() {

@@ -1,6 +1,7 @@
 // Consumer-group state survives a close and reopen on a SQLite store: the checkpoint, acks above
 // it, attempt counts and parked messages; in-flight leases do not (those are delivered again).
 #include "testing/simulated_clock.h"
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/consumer_groups.h"
@@ -24,21 +25,13 @@ using Positions = std::vector<Position>;
 
 class GroupDurabilityTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("triad-groups-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    Reopen();
-  }
+  void SetUp() override { Reopen(); }
   void TearDown() override {
     groups_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
-  std::string StorePath() const { return (dir_ / "store.db").string(); }
+  std::string StorePath() const { return (dir_.path() / "store.db").string(); }
 
   void Reopen() {
     groups_.reset();
@@ -54,7 +47,7 @@ class GroupDurabilityTest : public ::testing::Test {
   }
 
   SimulatedClock clock_;
-  std::filesystem::path dir_;
+  triad::testing::TempDir dir_{"triad-groups"};
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<ConsumerGroups> groups_;
 };

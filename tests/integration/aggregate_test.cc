@@ -6,6 +6,7 @@
 #include "bank/bank.h"
 #include "bank/json_fields.h"
 #include "bank/money.h"
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/event_store.h"
@@ -97,23 +98,14 @@ auto AddAll(std::vector<int64_t> numbers) {
 class AggregateTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (char& c : name) c = (c == '/') ? '_' : c;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("triad-aggregate-" + std::to_string(::getpid()) + "-" + name);
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     const std::string uri =
-        GetParam() == "memory" ? "memory:" : "sqlite:" + (dir_ / "store.db").string();
+        GetParam() == "memory" ? "memory:" : "sqlite:" + (dir_.path() / "store.db").string();
     auto opened = EventStore::Open(Options{}, uri);
     ASSERT_OK(opened);
     store_ = std::move(*opened);
   }
 
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   EventStore& store() { return *store_; }
 
@@ -129,7 +121,7 @@ class AggregateTest : public ::testing::TestWithParam<std::string> {
     return s.ok() ? *s : std::nullopt;
   }
 
-  std::filesystem::path dir_;
+  triad::testing::TempDir dir_{"triad-aggregate"};
   std::unique_ptr<EventStore> store_;
 };
 

@@ -7,6 +7,7 @@
 //   - every append a writer had acknowledged is in the log at its acknowledged position;
 //   - each projection's documents equal an independent fold of the final log.
 #include "testing/pg_test_env.h"
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/event_store.h"
@@ -108,9 +109,8 @@ ProjectionDefinition SumProjection(const std::string& name, const std::string& c
 TEST(PostgresGapTest, WritersInEightProcessesSkipNothingForSubscribersOrProjections) {
   if (!PostgresTestUrl()) GTEST_SKIP() << "TRIAD_TEST_POSTGRES is not set";
   const std::string uri = FreshPostgresUri("gap");
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("triad-gap-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const triad::testing::TempDir temp_dir("triad-gap");
+  const std::filesystem::path& dir = temp_dir.path();
   const int seconds = GapSeconds();
 
   // Fork the writers before this process opens anything or starts a thread.
@@ -248,7 +248,6 @@ TEST(PostgresGapTest, WritersInEightProcessesSkipNothingForSubscribersOrProjecti
   (*engine)->Stop();
   engine->reset();
   opened->reset();
-  std::filesystem::remove_all(dir);
   DropPostgresSchema(uri);
 }
 

@@ -10,6 +10,7 @@
 
 #include "testing/pg_test_env.h"
 #include "testing/simulated_clock.h"
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/event_store.h"
@@ -89,10 +90,6 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("triad-proj-" + std::to_string(::getpid()) + "-" + name);
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     const char* mode = std::getenv("TRIAD_TEST_STORE");
     const std::string store_mode = mode == nullptr ? "" : mode;
     if (store_mode == "postgres" || store_mode == "postgres-readmodel") {
@@ -105,7 +102,7 @@ class EngineTest : public ::testing::Test {
     options.clock = clock();
     auto store =
         EventStore::Open(options, pg_store_       ? pg_uri_
-                                  : sqlite_store_ ? "sqlite:" + (dir_ / "store.db").string()
+                                  : sqlite_store_ ? "sqlite:" + (dir_.path() / "store.db").string()
                                                   : std::string("memory:"));
     ASSERT_OK(store);
     store_ = std::move(*store);
@@ -115,7 +112,6 @@ class EngineTest : public ::testing::Test {
   void TearDown() override {
     engine_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
     if (!pg_uri_.empty()) DropPostgresSchema(pg_uri_);
   }
 
@@ -124,7 +120,7 @@ class EngineTest : public ::testing::Test {
   // The URI of a read model that outlives the engine and can be opened again: this test's
   // PostgreSQL schema, or the SQLite file `file` in the test's directory.
   std::string PersistentReadModelUri(const std::string& file = "readmodel.db") const {
-    return pg_uri_.empty() ? "sqlite:" + (dir_ / file).string() : pg_uri_;
+    return pg_uri_.empty() ? "sqlite:" + (dir_.path() / file).string() : pg_uri_;
   }
 
   // (Re)opens the engine; the read model is a temp SQLite file when sqlite_read_model_, and on
@@ -208,7 +204,7 @@ class EngineTest : public ::testing::Test {
   std::string pg_uri_;
   bool pg_store_ = false;
   SimulatedClock sim_;
-  std::filesystem::path dir_;
+  triad::testing::TempDir dir_{"triad-proj"};
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<ProjectionEngine> engine_;
 };

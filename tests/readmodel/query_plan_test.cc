@@ -1,6 +1,7 @@
 // The SQL of indexed queries uses the indexes: EXPLAIN QUERY PLAN on the statements the store
 // runs (built by the same internal functions) must search an index, never scan the table, and
 // never sort when the order is an index's order.
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/read_model_backend.h"
@@ -30,10 +31,7 @@ using internal::readmodel::PlanQuery;
 class QueryPlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("triad-rm-plan-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    const std::string path = (dir_ / "plan.readmodel").string();
+    const std::string path = (dir_.path() / "plan.readmodel").string();
     auto rm = OpenReadModelBackend({}, "sqlite:" + path);
     ASSERT_OK(rm);
     auto txn = (*rm)->BeginWrite();
@@ -67,10 +65,7 @@ class QueryPlanTest : public ::testing::Test {
     info_ = MakeCollectionInfo(id, std::move(*indexes));
   }
 
-  void TearDown() override {
-    sqlite3_close(db_);
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { sqlite3_close(db_); }
 
   // The EXPLAIN QUERY PLAN details of each page statement of `query`, one string per statement.
   std::vector<std::string> Plans(const Query& query) {
@@ -99,7 +94,7 @@ class QueryPlanTest : public ::testing::Test {
 
   std::string Index(int i) const { return info_->table + "_i" + std::to_string(i); }
 
-  std::filesystem::path dir_;
+  triad::testing::TempDir dir_{"triad-rm-plan"};
   sqlite3* db_ = nullptr;
   std::shared_ptr<CollectionInfo> info_;
 };

@@ -465,7 +465,7 @@ TEST_P(ReadModelContract, CreateIfMissingFalseOnMissingFile) {
   rm_.reset();
   ReadModelOptions o;
   o.create_if_missing = false;
-  const std::string path = (dir_ / "absent.readmodel").string();
+  const std::string path = (dir_.path() / "absent.readmodel").string();
   EXPECT_ERROR_CODE(OpenReadModelBackend(o, "sqlite:" + path), kNotFound);
   EXPECT_FALSE(std::filesystem::exists(path));
   o.read_only = true;
@@ -475,7 +475,7 @@ TEST_P(ReadModelContract, CreateIfMissingFalseOnMissingFile) {
 
 TEST_P(ReadModelContract, ForeignSqliteFileIsRefusedAndUntouched) {
   if (!GetParam().sqlite) GTEST_SKIP() << "files only";
-  const std::string path = (dir_ / "foreign.db").string();
+  const std::string path = (dir_.path() / "foreign.db").string();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(

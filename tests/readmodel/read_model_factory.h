@@ -3,6 +3,7 @@
 #pragma once
 
 #include "testing/pg_test_env.h"
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/read_model_backend.h"
@@ -44,21 +45,16 @@ class ReadModelTest : public ::testing::TestWithParam<ReadModelParam> {
   void SetUp() override {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (char& c : name) c = (c == '/') ? '_' : c;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("triad-rm-test-" + std::to_string(::getpid()) + "-" + name);
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     if (GetParam().name == "postgres") pg_uri_ = FreshPostgresUri(name);
     ASSERT_OK(Reopen());
   }
 
   void TearDown() override {
     rm_.reset();
-    std::filesystem::remove_all(dir_);
     if (!pg_uri_.empty()) DropPostgresSchema(pg_uri_);
   }
 
-  std::string Path() const { return (dir_ / "store.readmodel").string(); }
+  std::string Path() const { return (dir_.path() / "store.readmodel").string(); }
 
   // The URI of this test's store.
   std::string Uri() const {
@@ -84,7 +80,7 @@ class ReadModelTest : public ::testing::TestWithParam<ReadModelParam> {
   ReadModelBackend& rm() { return *rm_; }
 
   ReadModelOptions options_;
-  std::filesystem::path dir_;
+  triad::testing::TempDir dir_{"triad-rm"};
   std::string pg_uri_;  // postgres only
   std::unique_ptr<ReadModelBackend> rm_;
 };

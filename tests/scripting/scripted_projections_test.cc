@@ -30,7 +30,7 @@ return {
 
 class ScriptedProjectionsTest : public EngineTest {
  protected:
-  std::string Folder() const { return (dir_ / "scripts").string(); }
+  std::string Folder() const { return (dir_.path() / "scripts").string(); }
 
   std::string ReadFile(const std::string& file) const {
     std::ifstream in(std::filesystem::path(Folder()) / file);

@@ -1,6 +1,7 @@
 // Server configuration: file < environment < flags, strict keys, validation, auth safety.
 #include "server/config.h"
 
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include <gtest/gtest.h>
@@ -8,8 +9,6 @@
 #include <fstream>
 #include <map>
 #include <string>
-
-#include "support/temp_dir.h"
 
 namespace triad::server {
 namespace {
@@ -29,7 +28,7 @@ class ConfigTest : public ::testing::Test {
     std::ofstream(path) << text;
     return path;
   }
-  testing::TempDir dir_;
+  triad::testing::TempDir dir_{"triad-config"};
 };
 
 TEST_F(ConfigTest, DefaultsMatchTheDocumentation) {

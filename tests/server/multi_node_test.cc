@@ -4,6 +4,7 @@
 // both, with the exact fold of the appends. A consumer group created on one node is served by
 // both: a message polled through one is acked through the other.
 #include "testing/pg_test_env.h"
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +18,6 @@
 
 #include "server/http_client.h"
 #include "support/server_process.h"
-#include "support/temp_dir.h"
 
 namespace triad::server::testing {
 namespace {
@@ -79,7 +79,7 @@ class MultiNodeTest : public ::testing::Test {
   }
 
   std::string uri_;
-  TempDir dir_;
+  triad::testing::TempDir dir_{"triad-multi-node"};
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
 };
 

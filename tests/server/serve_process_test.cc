@@ -2,6 +2,7 @@
 // event (promise 1) and leaves positions dense; SIGTERM shuts down gracefully (subscribers told,
 // exit 0, acknowledged appends kept); start-up refusals (non-loopback without tokens, unknown
 // config keys); configuration precedence through the process's own environment and flags.
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include <gtest/gtest.h>
@@ -19,14 +20,13 @@
 
 #include "server/http_client.h"
 #include "support/server_process.h"
-#include "support/temp_dir.h"
 
 namespace triad::server {
 namespace {
 
 using testing::ServerProcess;
 using testing::ServerProcessOptions;
-using testing::TempDir;
+using triad::testing::TempDir;
 
 struct Acked {
   std::string data;

@@ -1,5 +1,6 @@
 // Opening the embedded SQLite store: creation, refusal of foreign or damaged files, read-only
 // mode, and commits from another process seen by the live tail.
+#include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
 #include "triad/event_store.h"
@@ -17,18 +18,9 @@ namespace {
 
 class SqliteOpenTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("triad-open-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_.path() / name).string(); }
 
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-
-  std::filesystem::path dir_;
+  triad::testing::TempDir dir_{"triad-open"};
 };
 
 NewEvent Ev(std::string type) {

@@ -2,6 +2,8 @@
 // client connected to it, for end-to-end route tests that need no child process.
 #pragma once
 
+#include "testing/temp_dir.h"
+
 #include <nlohmann/json.hpp>
 
 #include <functional>
@@ -12,9 +14,10 @@
 #include "server/config.h"
 #include "server/http_client.h"
 #include "server/server.h"
-#include "support/temp_dir.h"
 
 namespace triad::server::testing {
+
+using triad::testing::TempDir;
 
 class TestServer {
  public:
