@@ -110,7 +110,7 @@ HttpResponse Deploy(ServerContext& context, const HttpRequest& request) {
   if (!source->has_value()) {
     return ErrorResponse(400, "invalid_argument", "'source' (the Lua script) is required");
   }
-  auto version = OptionalInt(*body, "version", 1, kMaxVersion);
+  auto version = OptionalInt(*body, "version", 1, kMaxDeployedVersion);
   if (!version.ok()) return ErrorFromStatus(version.status());
   std::optional<int32_t> wanted;
   if (version->has_value()) wanted = static_cast<int32_t>(**version);
