@@ -1,4 +1,4 @@
-// Operator actions: pause, resume, reset, trigger, diff, promote, dead letters.
+// Operator actions: pause, resume, reset, skip, trigger, diff, promote, dead letters.
 #include "util/status_macros.h"
 
 #include <algorithm>

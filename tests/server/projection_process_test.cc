@@ -24,7 +24,6 @@ namespace triad::server {
 namespace {
 
 using testing::ServerProcess;
-using testing::ServerProcessOptions;
 using testing::TempDir;
 using Json = nlohmann::json;
 
