@@ -218,8 +218,9 @@ class ProjectionEngine {
   virtual Result<Position> RunOnce(std::string_view name,
                                    std::optional<Position> up_to = std::nullopt) = 0;
 
-  // ---- Operator actions. `name` acts on the newest registered version unless a version is
-  // given. Errors: kNotFound when no such projection exists. ----
+  // ---- Operator actions. `name` acts on its serving version (the one queries read; without
+  // one, the newest version not retired) unless a version is given. Errors: kNotFound when no
+  // such projection exists; kFailedPrecondition when the version is retired. ----
 
   // Pauses; kept across restarts.
   virtual Status Pause(std::string_view name, int32_t version = 0) = 0;
@@ -229,8 +230,16 @@ class ProjectionEngine {
   virtual Status Reset(std::string_view name, int32_t version = 0) = 0;
   // "Run now": wakes the worker (needed for TriggerMode::kManual). With `up_to`, the projection
   // runs until its checkpoint reaches that position and then pauses ("run up to P then stop").
+  // Without it, a paused version (or one running up to a position) runs up to the head at the
+  // time of the call and then pauses again; others just run now.
   virtual Status Trigger(std::string_view name, std::optional<Position> up_to = std::nullopt,
                          int32_t version = 0) = 0;
+  // Gets a faulted version past the event it faulted on, without a new version: the event is
+  // recorded as a dead letter (kSkipped, with the error; ReplayDeadLetters can run it again
+  // later), the checkpoint moves to it, and the version resumes.
+  // Errors: kFailedPrecondition (not faulted, faulted in a tick, retired, or changed meanwhile),
+  // kNotFound.
+  virtual Status Skip(std::string_view name, int32_t version = 0) = 0;
   // Compares the serving version's documents with the newest version's.
   // Errors: kFailedPrecondition when there is only one version.
   virtual Result<ProjectionDiff> Diff(std::string_view name) = 0;
@@ -241,10 +250,10 @@ class ProjectionEngine {
 
   // Status of every projection version known to the read-model store, by name then version.
   virtual Result<std::vector<ProjectionStatus>> ListStatus() = 0;
-  // Status of one version (0: the newest). Errors: kNotFound.
+  // Status of one version (0: the serving one, as for operator actions). Errors: kNotFound.
   virtual Result<ProjectionStatus> GetStatus(std::string_view name, int32_t version = 0) = 0;
 
-  // Dead letters (parked and skipped events) of a version (0: the newest).
+  // Dead letters (parked and skipped events) of a version (0: the serving one).
   virtual Result<std::vector<DeadLetter>> ListDeadLetters(std::string_view name,
                                                           int32_t version = 0) = 0;
   // Runs the handler again on the dead letter at `position` (nullopt: all of them, in position
@@ -256,7 +265,7 @@ class ProjectionEngine {
                                             std::optional<Position> position = std::nullopt,
                                             int32_t version = 0) = 0;
 
-  // Waits until the checkpoint of `name` (version 0: the newest) is >= `position`.
+  // Waits until the checkpoint of `name` (version 0: the serving one) is >= `position`.
   // Errors: kDeadlineExceeded naming the checkpoint; kFailedPrecondition if it faults meanwhile.
   virtual Result<Position> WaitForCheckpoint(std::string_view name, Position position,
                                              int64_t timeout_us, int32_t version = 0) = 0;

@@ -270,13 +270,16 @@ void GroupState::GiveBack(Position position, bool park, int64_t retry_at_us,
     m.due_us = 0;
     Record(position, m, changes);
   }
-  // The member may not act on later messages of the stream before this one is retried.
+  // The member may not act on later messages of the stream before this one is retried. Their
+  // delivery is taken back, so it does not count as an attempt: only a delivery its member could
+  // act on does, and none is delivered more than max_attempts times.
   for (auto j = window_.upper_bound(position); j != window_.end(); ++j) {
     Message& later = j->second;
     if (later.state == State::kInFlight && later.member == member && later.event.stream == stream) {
       Unhold(later);
       later.state = State::kPending;
       later.due_us = 0;
+      later.attempts = std::max(later.attempts - 1, 0);
       Record(j->first, later, changes);
     }
   }

@@ -206,7 +206,8 @@ class GroupState {
   static void Record(Position p, const Message& m, GroupChanges& changes);
   static void RecordMember(const std::string& name, const Member& m, GroupChanges& changes);
   // Takes `m` back from its holder: it becomes pending, retrying (retry_at_us > 0) or parked
-  // (park). Then the later messages of its stream held by the same member become pending.
+  // (park). Then the later messages of its stream held by the same member become pending, their
+  // delivery not counted as an attempt (the member could not act on them).
   void GiveBack(Position position, bool park, int64_t retry_at_us, std::string_view reason,
                 int64_t now_us, GroupChanges& changes);
   void Unhold(Message& m);

@@ -90,6 +90,7 @@ class ProjectionEngineImpl final : public ProjectionEngine {
   Status Resume(std::string_view name, int32_t version) override;
   Status Reset(std::string_view name, int32_t version) override;
   Status Trigger(std::string_view name, std::optional<Position> up_to, int32_t version) override;
+  Status Skip(std::string_view name, int32_t version) override;
   Result<ProjectionDiff> Diff(std::string_view name) override;
   Status Promote(std::string_view name) override;
   Result<std::vector<ProjectionStatus>> ListStatus() override;
@@ -155,10 +156,12 @@ class ProjectionEngineImpl final : public ProjectionEngine {
   Result<ProjectionRecord> StoredRecord(std::string_view name, int32_t version);
 
   // ---- engine_lifecycle.cc ----
+  // The version an operator names: `version`, or for 0 the serving version (without one, the
+  // newest not retired). Errors: kNotFound.
   Result<Target> Resolve(std::string_view name, int32_t version);
-  // Changes the stored record in one transaction and mirrors it in memory.
-  Status UpdateRecord(std::string_view name, int32_t version,
-                      const std::function<Status(ProjectionRecord&)>& change);
+  // Changes the stored record of `target` in one transaction and mirrors it in memory.
+  // Errors: kNotFound, kFailedPrecondition (the version is retired), `change`'s, storage errors.
+  Status UpdateRecord(const Target& target, const std::function<Status(ProjectionRecord&)>& change);
 
   // ---- engine_queries.cc ----
   Result<Route> FindRoute(std::string_view collection);

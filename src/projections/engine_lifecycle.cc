@@ -1,4 +1,4 @@
-// Operator actions: pause, resume, reset, trigger, diff, promote, dead letters.
+// Operator actions: pause, resume, reset, skip, trigger, diff, promote, dead letters.
 #include "util/status_macros.h"
 
 #include <algorithm>
@@ -119,35 +119,46 @@ Result<CollectionDiff> DiffCollection(ReadModelBackend& backend, const std::stri
 
 Result<ProjectionEngineImpl::Target> ProjectionEngineImpl::Resolve(std::string_view name,
                                                                    int32_t version) {
-  {
+  if (version != 0) {
     std::lock_guard lock(mu_);
-    ProjectionRuntime* rt = version == 0 ? NewestRuntime(name) : FindRuntime(name, version);
-    if (rt != nullptr) return Target{std::string(name), rt->definition.version, rt};
+    ProjectionRuntime* rt = FindRuntime(name, version);
+    if (rt != nullptr) return Target{std::string(name), version, rt};
   }
-  // Not registered here: a version known only to the read-model store.
+  // Version 0 is the serving version (the one queries read), which only the stored records
+  // know; a version not registered here is known only to the read-model store.
   TRIAD_ASSIGN_OR_RETURN(auto records, backend_.ListProjections());
-  std::optional<int32_t> found;
+  // Version 0 prefers the serving version, then the newest not retired, then the newest.
+  auto rank = [](const ProjectionRecord& r) { return r.retired ? 0 : r.serving ? 2 : 1; };
+  const ProjectionRecord* found = nullptr;
   for (const ProjectionRecord& r : records) {
     if (r.name != name) continue;
-    if (version == 0 ? !found || r.version > *found : r.version == version) found = r.version;
+    if (version != 0) {
+      if (r.version == version) found = &r;
+    } else if (found == nullptr || rank(r) > rank(*found) ||
+               (rank(r) == rank(*found) && r.version > found->version)) {
+      found = &r;
+    }
   }
-  if (!found) {
+  if (found == nullptr) {
     return NotFoundError("no projection " + (version == 0 ? "'" + std::string(name) + "'"
                                                           : ProjectionKeyString(name, version)));
   }
-  return Target{std::string(name), *found, nullptr};
+  std::lock_guard lock(mu_);
+  return Target{std::string(name), found->version, FindRuntime(name, found->version)};
 }
 
-Status ProjectionEngineImpl::UpdateRecord(std::string_view name, int32_t version,
+Status ProjectionEngineImpl::UpdateRecord(const Target& target,
                                           const std::function<Status(ProjectionRecord&)>& change) {
-  TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
   std::unique_lock<std::mutex> run;
   if (target.runtime != nullptr) run = std::unique_lock(target.runtime->run_mu);
+  const std::string key = ProjectionKeyString(target.name, target.version);
   ProjectionRecord record;
   {
     TRIAD_ASSIGN_OR_RETURN(auto txn, backend_.BeginWrite());
     TRIAD_ASSIGN_OR_RETURN(auto stored, txn->GetProjection(target.name, target.version));
-    if (!stored) return NotFoundError("no projection " + ProjectionKeyString(name, version));
+    if (!stored) return NotFoundError("no projection " + key);
+    // A retired version never runs again: acting on it would answer success and do nothing.
+    if (stored->retired) return FailedPreconditionError("projection " + key + " is retired");
     record = std::move(*stored);
     TRIAD_RETURN_IF_ERROR(change(record));
     TRIAD_RETURN_IF_ERROR(txn->PutProjection(record));
@@ -166,14 +177,16 @@ Status ProjectionEngineImpl::UpdateRecord(std::string_view name, int32_t version
 }
 
 Status ProjectionEngineImpl::Pause(std::string_view name, int32_t version) {
-  return UpdateRecord(name, version, [](ProjectionRecord& r) {
+  TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
+  return UpdateRecord(target, [](ProjectionRecord& r) {
     r.paused = true;
     return Status::OK();
   });
 }
 
 Status ProjectionEngineImpl::Resume(std::string_view name, int32_t version) {
-  return UpdateRecord(name, version, [](ProjectionRecord& r) {
+  TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
+  return UpdateRecord(target, [](ProjectionRecord& r) {
     r.paused = false;
     r.faulted = false;
     return Status::OK();
@@ -182,22 +195,89 @@ Status ProjectionEngineImpl::Resume(std::string_view name, int32_t version) {
 
 Status ProjectionEngineImpl::Trigger(std::string_view name, std::optional<Position> up_to,
                                      int32_t version) {
-  TRIAD_RETURN_IF_ERROR(UpdateRecord(name, version, [&](ProjectionRecord& r) {
-    if (r.retired) {
-      return FailedPreconditionError("projection " + ProjectionKeyString(r.name, r.version) +
-                                     " is retired");
-    }
-    if (up_to) {
+  TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
+  TRIAD_ASSIGN_OR_RETURN(const Position head, store_.HeadPosition());
+  TRIAD_RETURN_IF_ERROR(UpdateRecord(target, [&](ProjectionRecord& r) {
+    // A plain trigger of a paused version (or of one running up to a position) is "run up to
+    // the head, then pause": it runs now, and a pause stays a pause.
+    std::optional<Position> stop = up_to;
+    if (!stop && (r.paused || r.stop_at > 0)) stop = head;
+    if (stop) {
       // "Run up to P then stop": already there means stop now.
-      r.paused = r.checkpoint >= *up_to;
-      r.stop_at = r.paused ? 0 : *up_to;
+      r.paused = r.checkpoint >= *stop;
+      r.stop_at = r.paused ? 0 : *stop;
     }
     return Status::OK();
   }));
   std::lock_guard lock(mu_);
-  ProjectionRuntime* rt = version == 0 ? NewestRuntime(name) : FindRuntime(name, version);
-  if (rt != nullptr) ++rt->trigger_requested;
+  if (target.runtime != nullptr) ++target.runtime->trigger_requested;
   WakeAllLocked();
+  cv_.notify_all();
+  return Status::OK();
+}
+
+Status ProjectionEngineImpl::Skip(std::string_view name, int32_t version) {
+  TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
+  const std::string key = ProjectionKeyString(target.name, target.version);
+  TRIAD_ASSIGN_OR_RETURN(ProjectionRecord seen, StoredRecord(target.name, target.version));
+  if (!seen.faulted) return FailedPreconditionError("projection " + key + " is not faulted");
+  const Position position = seen.last_error_position;
+  if (position == 0) {
+    return FailedPreconditionError("projection " + key +
+                                   " faulted in a tick, not on an event: resume retries it");
+  }
+  ReadAllOptions read;
+  read.from_position = position;
+  read.limit = 1;
+  TRIAD_ASSIGN_OR_RETURN(auto events, store_.ReadAll(read));
+  if (events.empty() || events[0].position != position) {
+    return NotFoundError("projection " + key + ": no event at position " +
+                         std::to_string(position) + " to skip");
+  }
+  const RecordedEvent& event = events[0];
+  const DeadLetter letter{.projection = target.name,
+                          .version = target.version,
+                          .position = position,
+                          .stream = event.stream,
+                          .stream_version = event.version,
+                          .event_type = event.type,
+                          .error = seen.last_error,
+                          .kind = DeadLetterKind::kSkipped,
+                          .recorded_at_us = clock_.NowMicros(),
+                          .attempts = 1};
+  std::unique_lock<std::mutex> run;
+  if (target.runtime != nullptr) run = std::unique_lock(target.runtime->run_mu);
+  ProjectionRecord record;
+  {
+    TRIAD_ASSIGN_OR_RETURN(auto txn, backend_.BeginWrite());
+    TRIAD_ASSIGN_OR_RETURN(auto stored, txn->GetProjection(target.name, target.version));
+    if (!stored) return NotFoundError("no projection " + key);
+    if (stored->retired) return FailedPreconditionError("projection " + key + " is retired");
+    // Resumed, reset or faulted elsewhere meanwhile: skip nothing but the event named.
+    if (!stored->faulted || stored->last_error_position != position) {
+      return FailedPreconditionError("projection " + key +
+                                     " changed meanwhile: it is no longer faulted at position " +
+                                     std::to_string(position));
+    }
+    record = std::move(*stored);
+    TRIAD_RETURN_IF_ERROR(txn->PutDeadLetter(letter));
+    record.checkpoint = std::max(record.checkpoint, position);
+    record.faulted = false;
+    if (record.stop_at > 0 && record.checkpoint >= record.stop_at) {
+      record.paused = true;
+      record.stop_at = 0;
+    }
+    TRIAD_RETURN_IF_ERROR(txn->PutProjection(record));
+    TRIAD_RETURN_IF_ERROR(txn->Commit());
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (target.runtime != nullptr) {
+      target.runtime->record = std::move(record);
+      target.runtime->retry_at_us = 0;
+    }
+    WakeAllLocked();
+  }
   cv_.notify_all();
   return Status::OK();
 }

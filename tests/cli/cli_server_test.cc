@@ -226,6 +226,71 @@ TEST_F(CliServerTest, DeployTriggerAndResetWaitRunInTheServer) {
   EXPECT_EQ(broken.exit_code, 2);
 }
 
+TEST_F(CliServerTest, PlainTriggerAfterUpToRunsToTheHeadAndWaitEnds) {
+  const std::string script = dir() + "/owners.lua";
+  std::ofstream(script) << R"(return {
+  event_types = {"AccountOpened"},
+  key = "stream",
+  collections = { owners = {} },
+  on_event = function(e, ctx) ctx:put("owners", e.stream, {owner = e.data.owner}) end,
+}
+)";
+  ASSERT_CLI_OK(Remote({"projection", "deploy", "owners", "--file", script, "--wait"}));
+  ASSERT_CLI_OK(Remote({"projection", "pause", "owners"}));
+  ASSERT_CLI_OK(Remote({"append", "account-3", "AccountOpened", R"({"owner":"cy"})"}));  // 4
+  ASSERT_CLI_OK(Remote({"append", "account-4", "AccountOpened", R"({"owner":"di"})"}));  // 5
+  CliResult up_to = Remote({"projection", "trigger", "owners", "--up-to", "4", "--wait"});
+  ASSERT_CLI_OK(up_to);
+  EXPECT_EQ(up_to.out, "trigger: owners@1: paused, checkpoint 4 of 5, serving\n");
+  // A plain trigger runs it to the head again (then it pauses again), and --wait ends.
+  CliSpec spec = Spec({"projection", "trigger", "owners", "--wait"});
+  spec.env["TRIAD_URL"] = url_;
+  const CliResult plain = RunCli(spec, std::chrono::seconds(20));
+  ASSERT_CLI_OK(plain);
+  EXPECT_EQ(plain.out, "trigger: owners@1: paused, checkpoint 5 of 5, serving\n");
+  CliResult got = Remote({"get", "owners", "account-4"});
+  ASSERT_CLI_OK(got);
+  EXPECT_THAT(got.out, StartsWith(R"({"owner":"di","_meta":{"id":)"));
+  // --wait on a paused version that nothing moves ends at once, naming why.
+  spec = Spec({"projection", "reset", "owners", "--wait"});
+  spec.env["TRIAD_URL"] = url_;
+  const CliResult reset = RunCli(spec, std::chrono::seconds(20));
+  EXPECT_EQ(reset.exit_code, 1) << reset.err;
+  EXPECT_THAT(reset.err, HasSubstr("owners@1 is paused at checkpoint 0 of 5"));
+}
+
+TEST_F(CliServerTest, ActionsActOnTheServingVersionUnlessGivenOne) {
+  const std::string script = dir() + "/owners.lua";
+  std::ofstream(script) << R"(return {
+  event_types = {"AccountOpened"},
+  key = "stream",
+  collections = { owners = {} },
+  on_event = function(e, ctx) ctx:put("owners", e.stream, {owner = e.data.owner}) end,
+}
+)";
+  ASSERT_CLI_OK(Remote({"projection", "deploy", "owners", "--file", script, "--wait"}));
+  std::ofstream(script, std::ios::app) << "-- version 2\n";
+  CliResult v2 = Remote({"projection", "deploy", "owners", "--file", script, "--wait"});
+  ASSERT_CLI_OK(v2);
+  EXPECT_EQ(v2.out, "deploy: owners@2: caught_up, checkpoint 3 of 3, not serving\n");
+
+  CliResult paused = Remote({"projection", "pause", "owners"});
+  ASSERT_CLI_OK(paused);
+  EXPECT_EQ(paused.out, "pause: owners@1: paused, checkpoint 3 of 3, serving\n");
+  paused = Remote({"projection", "pause", "owners", "--version", "2"});
+  ASSERT_CLI_OK(paused);
+  EXPECT_EQ(paused.out, "pause: owners@2: paused, checkpoint 3 of 3, not serving\n");
+  ASSERT_CLI_OK(Remote({"projection", "resume", "owners"}));
+  ASSERT_CLI_OK(Remote({"projection", "resume", "owners", "--version", "2"}));
+  CliResult promoted = Remote({"projection", "promote", "owners"});
+  ASSERT_CLI_OK(promoted);
+  EXPECT_EQ(promoted.out, "promote: owners@2: caught_up, checkpoint 3 of 3, serving\n");
+  // The retired version refuses actions.
+  CliResult retired = Remote({"projection", "resume", "owners", "--version", "1"});
+  EXPECT_EQ(retired.exit_code, 1);
+  EXPECT_THAT(retired.err, HasSubstr("owners@1 is retired"));
+}
+
 TEST_F(CliServerTest, TokensComeFromTokenOrTheEnvironment) {
   const std::string config = dir() + "/tokens.json";
   std::ofstream(config) << R"({"tokens": [{"name": "ci", "token": "s3cret", "role": "read"}]})";

@@ -363,7 +363,39 @@ TEST_P(ConsumerGroupsTest, NackGivesBackTheLaterMessagesOfItsStream) {
   EXPECT_EQ(again[0].event.position, 1);
   EXPECT_EQ(again[0].attempt, 2);
   EXPECT_EQ(again[1].event.position, 2);
-  EXPECT_EQ(again[1].attempt, 2);
+  // Taken back before its member could act on it: that delivery was no attempt.
+  EXPECT_EQ(again[1].attempt, 1);
+}
+
+TEST_P(ConsumerGroupsTest, GivenBackMessagesAreNeverDeliveredBeyondMaxAttempts) {
+  AppendOne(*store_, "s-1");  // 1
+  AppendOne(*store_, "s-1");  // 2
+  ASSERT_OK(groups_->Create(
+      "g", {.max_attempts = 2, .retry_backoff_us = 1'000, .max_retry_backoff_us = 1'000}));
+  EXPECT_EQ(Poll("m"), (Positions{1, 2}));
+  EXPECT_EQ(Nack("m", {1}), 1);  // 2 goes back with 1
+  clock_.Advance(1'000);
+  auto second = PollMessages("m");
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[0].attempt, 2);
+  EXPECT_EQ(second[1].attempt, 1);
+  EXPECT_EQ(Nack("m", {1}), 1);  // 1 is out of attempts: parked; 2 goes back with it
+  auto third = PollMessages("m");
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].event.position, 2);
+  EXPECT_EQ(third[0].attempt, 1);
+  EXPECT_EQ(Nack("m", {2}), 1);
+  clock_.Advance(1'000);
+  auto last = PollMessages("m");
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].attempt, 2);  // its own second failure parks it: never attempt 3
+  EXPECT_EQ(Nack("m", {2}), 1);
+  const GroupInfo info = Info();
+  EXPECT_EQ(info.parked, 2);
+  auto parked = groups_->ListParked("g", 0, 10);
+  ASSERT_OK(parked);
+  ASSERT_EQ(parked->size(), 2u);
+  EXPECT_EQ((*parked)[1].attempts, 2);
 }
 
 TEST_P(ConsumerGroupsTest, ExpiredMemberLeaseHandsItsStreamsOver) {

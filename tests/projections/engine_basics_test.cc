@@ -197,6 +197,32 @@ TEST_F(EngineBasicsTest, TriggerUpToStopsExactlyThereAndPauses) {
   ExpectCountersMatchFold(Head());
 }
 
+TEST_F(EngineBasicsTest, PlainTriggerAfterTriggerUpToRunsToTheHeadAgain) {
+  AppendMix(120);
+  ASSERT_OK(engine_->Register(CounterProjection()));
+  ASSERT_OK(engine_->Trigger("counter", 45));
+  ASSERT_OK(engine_->Start());
+  ASSERT_OK(engine_->WaitForCheckpoint("counter", 45, 1'000'000));
+  Append("acct-1", "Deposited", {{"amount", 5}});
+  const Position head = Head();
+  // "Run now" runs a paused version up to the head of this moment, then it pauses again.
+  ASSERT_OK(engine_->Trigger("counter"));
+  ASSERT_TRUE(Eventually([&] {
+    auto status = engine_->GetStatus("counter");
+    return status.ok() && status->checkpoint == head;
+  }));
+  auto status = engine_->GetStatus("counter");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->state, ProjectionState::kPaused);
+  ExpectCountersMatchFold(head);
+  // At the head already: a trigger leaves it paused where it is.
+  ASSERT_OK(engine_->Trigger("counter"));
+  status = engine_->GetStatus("counter");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->state, ProjectionState::kPaused);
+  EXPECT_EQ(status->checkpoint, head);
+}
+
 TEST_F(EngineBasicsTest, RegisterRefusesBadDefinitions) {
   ProjectionDefinition def = CounterProjection();
   def.name = "Bad Name";

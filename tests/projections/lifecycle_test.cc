@@ -185,6 +185,66 @@ TEST_F(LifecycleTest, BlueGreenDeployDiffPromote) {
   EXPECT_ERROR_CODE(engine_->Diff("counter"), kFailedPrecondition);
 }
 
+TEST_F(LifecycleTest, OperatorActionsDefaultToTheServingVersion) {
+  AppendAccounts(3);
+  ASSERT_OK(engine_->Register(CounterProjection(1)));
+  ASSERT_OK(engine_->RunOnce("counter"));
+  ASSERT_OK(engine_->Register(CounterV2()));  // the newest, building beside the serving v1
+  ASSERT_OK(engine_->RunOnce("counter"));
+
+  auto status = engine_->GetStatus("counter");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->version, 1);
+  EXPECT_TRUE(status->serving);
+  ASSERT_OK(engine_->Pause("counter"));
+  auto v1 = engine_->GetStatus("counter", 1);
+  auto v2 = engine_->GetStatus("counter", 2);
+  ASSERT_OK(v1);
+  ASSERT_OK(v2);
+  EXPECT_EQ(v1->state, ProjectionState::kPaused);
+  EXPECT_NE(v2->state, ProjectionState::kPaused);
+  // Another version by its number.
+  ASSERT_OK(engine_->Pause("counter", 2));
+  ASSERT_OK(engine_->Resume("counter"));
+  v1 = engine_->GetStatus("counter", 1);
+  v2 = engine_->GetStatus("counter", 2);
+  ASSERT_OK(v1);
+  ASSERT_OK(v2);
+  EXPECT_NE(v1->state, ProjectionState::kPaused);
+  EXPECT_EQ(v2->state, ProjectionState::kPaused);
+  ASSERT_OK(engine_->Resume("counter", 2));
+  ASSERT_OK(engine_->Reset("counter"));
+  v1 = engine_->GetStatus("counter", 1);
+  v2 = engine_->GetStatus("counter", 2);
+  ASSERT_OK(v1);
+  ASSERT_OK(v2);
+  EXPECT_EQ(v1->checkpoint, 0);
+  EXPECT_EQ(v2->checkpoint, Head());
+}
+
+TEST_F(LifecycleTest, ActionsOnARetiredVersionAreRefused) {
+  AppendAccounts(2);
+  ASSERT_OK(engine_->Register(CounterProjection(1)));
+  ASSERT_OK(engine_->RunOnce("counter"));
+  ASSERT_OK(engine_->Register(CounterV2()));
+  ASSERT_OK(engine_->RunOnce("counter"));
+  ASSERT_OK(engine_->Promote("counter"));
+  EXPECT_ERROR_CODE(engine_->Resume("counter", 1), kFailedPrecondition);
+  EXPECT_ERROR_CODE(engine_->Pause("counter", 1), kFailedPrecondition);
+  EXPECT_ERROR_CODE(engine_->Trigger("counter", std::nullopt, 1), kFailedPrecondition);
+  EXPECT_ERROR_CODE(engine_->Reset("counter", 1), kFailedPrecondition);
+  EXPECT_ERROR_CODE(engine_->Skip("counter", 1), kFailedPrecondition);
+  auto v1 = engine_->GetStatus("counter", 1);
+  ASSERT_OK(v1);
+  EXPECT_EQ(v1->state, ProjectionState::kRetired);
+  // The default is now the promoted version.
+  ASSERT_OK(engine_->Pause("counter"));
+  auto v2 = engine_->GetStatus("counter");
+  ASSERT_OK(v2);
+  EXPECT_EQ(v2->version, 2);
+  EXPECT_EQ(v2->state, ProjectionState::kPaused);
+}
+
 class PersistentBlueGreenTest : public LifecycleTest {
  protected:
   void SetUp() override {

@@ -137,6 +137,45 @@ TEST_F(PoliciesTest, SkipRecordsTheEventAndGoesOn) {
   EXPECT_EQ(status->error_policy, "skip");
 }
 
+TEST_F(PoliciesTest, SkipGetsAFaultedProjectionPastItsEventAsADeadLetter) {
+  const Position bad = AppendWithBadEvent();
+  ASSERT_OK(engine_->Register(Picky(ErrorPolicy::kStop)));
+  // Nothing to skip before a fault.
+  EXPECT_ERROR_CODE(engine_->Skip("counter"), kFailedPrecondition);
+  ASSERT_ERROR_CODE(engine_->RunOnce("counter"), kInvalidArgument);
+
+  ASSERT_OK(engine_->Skip("counter"));
+  auto status = engine_->GetStatus("counter");
+  ASSERT_OK(status);
+  EXPECT_NE(status->state, ProjectionState::kFaulted);
+  EXPECT_EQ(status->checkpoint, bad);
+  EXPECT_EQ(status->dead_letters, 1);
+  auto letters = engine_->ListDeadLetters("counter");
+  ASSERT_OK(letters);
+  ASSERT_EQ(letters->size(), 1u);
+  const DeadLetter& l = (*letters)[0];
+  EXPECT_EQ(l.kind, DeadLetterKind::kSkipped);
+  EXPECT_EQ(l.position, bad);
+  EXPECT_EQ(l.stream, "acct-1");
+  EXPECT_EQ(l.stream_version, 5);
+  EXPECT_EQ(l.event_type, "Deposited");
+  EXPECT_EQ(l.error, "bad event at 11");
+
+  // It goes on from there, without a new version: everything but the skipped event.
+  auto checkpoint = engine_->RunOnce("counter");
+  ASSERT_OK(checkpoint);
+  EXPECT_EQ(*checkpoint, Head());
+  ExpectFoldWithout(bad);
+  EXPECT_ERROR_CODE(engine_->Skip("counter"), kFailedPrecondition);
+  EXPECT_ERROR_CODE(engine_->Skip("nope"), kNotFound);
+  // The dead letter can be replayed once the handler accepts it.
+  accept_bad_ = true;
+  auto replayed = engine_->ReplayDeadLetters("counter");
+  ASSERT_OK(replayed);
+  EXPECT_EQ(*replayed, 1);
+  ExpectCountersMatchFold(Head());
+}
+
 TEST_F(PoliciesTest, DeadLettersAreParkedListedAndReplayed) {
   const Position bad = AppendWithBadEvent();
   ASSERT_OK(engine_->Register(Picky(ErrorPolicy::kDeadLetter)));

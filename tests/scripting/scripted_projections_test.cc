@@ -126,6 +126,86 @@ TEST_F(ScriptedProjectionsTest, ExplicitVersionsAndErrors) {
   EXPECT_FALSE(same->created);
 }
 
+TEST_F(ScriptedProjectionsTest, VersionsAboveTheMaximumAreRefusedNamingIt) {
+  ScriptedProjections scripts(engine_.get(), Folder(), LuaLimits{});
+  ASSERT_OK(scripts.LoadDirectory());
+  auto huge = scripts.Deploy("counter", Counter(1), 2147483647);
+  ASSERT_ERROR_CODE(huge, kInvalidArgument);
+  EXPECT_NE(huge.status().message().find(std::to_string(server::kMaxDeployedVersion)),
+            std::string::npos)
+      << huge.status().ToString();
+  EXPECT_ERROR_CODE(scripts.Deploy("counter", Counter(1), server::kMaxDeployedVersion + 1),
+                    kInvalidArgument);
+  // The maximum itself is fine; after it, "the next version" is refused, not wrapped around.
+  auto top = scripts.Deploy("counter", Counter(1), server::kMaxDeployedVersion);
+  ASSERT_OK(top);
+  EXPECT_EQ(top->version, server::kMaxDeployedVersion);
+  auto next = scripts.Deploy("counter", Counter(2), std::nullopt);
+  ASSERT_ERROR_CODE(next, kInvalidArgument);
+  EXPECT_NE(next.status().message().find(std::to_string(server::kMaxDeployedVersion)),
+            std::string::npos)
+      << next.status().ToString();
+  // Other names are not affected.
+  auto other = scripts.Deploy("other", R"(
+return {
+  event_types = {"Deposited"},
+  collections = {others = {}},
+  on_event = function(e, ctx) end,
+}
+)",
+                              std::nullopt);
+  ASSERT_OK(other);
+  EXPECT_EQ(other->version, 1);
+  EXPECT_EQ(Files(), (std::vector<std::string>{"counter@1000000.lua", "other@1.lua"}));
+}
+
+// The read model in a file, so that a restart finds the retired version.
+class PersistentScriptedProjectionsTest : public ScriptedProjectionsTest {
+ protected:
+  void SetUp() override {
+    sqlite_read_model_ = true;
+    ScriptedProjectionsTest::SetUp();
+  }
+};
+
+TEST_F(PersistentScriptedProjectionsTest, RetiredScriptsAreKeptButDoNotStopTheStart) {
+  std::filesystem::create_directories(Folder());
+  // A hand-written version 1, as scripts/run.sh copies the bank's scripts.
+  std::ofstream(std::filesystem::path(Folder()) / "counter.lua") << Counter(1);
+  ScriptedProjections scripts(engine_.get(), Folder(), LuaLimits{});
+  ASSERT_OK(scripts.LoadDirectory());
+  Append("acct-1", "Deposited");
+  ASSERT_OK(engine_->RunOnce("counter"));
+  auto v2 = scripts.Deploy("counter", Counter(10), std::nullopt);
+  ASSERT_OK(v2);
+  EXPECT_EQ(v2->version, 2);
+  ASSERT_OK(engine_->RunOnce("counter"));
+  ASSERT_OK(engine_->Promote("counter"));
+
+  // Restart: version 1 was retired; its script stays in the folder for reference.
+  ASSERT_OK(OpenEngine());
+  ScriptedProjections reloaded(engine_.get(), Folder(), LuaLimits{});
+  ASSERT_OK(reloaded.LoadDirectory());
+  EXPECT_EQ(Files(), (std::vector<std::string>{"counter.lua", "counter@2.lua"}));
+  EXPECT_EQ(reloaded.Source("counter", 1), Counter(1));
+  auto v1_status = engine_->GetStatus("counter", 1);
+  ASSERT_OK(v1_status);
+  EXPECT_EQ(v1_status->state, ProjectionState::kRetired);
+  EXPECT_FALSE(v1_status->registered);
+  auto serving = engine_->GetStatus("counter");
+  ASSERT_OK(serving);
+  EXPECT_EQ(serving->version, 2);
+  EXPECT_TRUE(serving->serving);
+  EXPECT_TRUE(serving->registered);
+  Append("acct-1", "Deposited");
+  ASSERT_OK(engine_->RunOnce("counter"));
+  EXPECT_EQ(Body("counters", "acct-1"), nlohmann::json({{"count", 20}}));
+  // The retired version's number is not given out again.
+  auto v3 = reloaded.Deploy("counter", Counter(100), std::nullopt);
+  ASSERT_OK(v3);
+  EXPECT_EQ(v3->version, 3);
+}
+
 TEST_F(ScriptedProjectionsTest, HandWrittenFilesTakeTheirVersionFromTheScript) {
   std::filesystem::create_directories(Folder());
   std::ofstream(std::filesystem::path(Folder()) / "counter.lua")

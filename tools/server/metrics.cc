@@ -93,6 +93,8 @@ std::string Metrics::Render(EventStore* store, ProjectionEngine* engine) const {
       std::string lag_seconds;
       std::string leased;
       for (const ProjectionStatus& status : *statuses) {
+        // A retired version never runs again: its lag would only raise false alerts.
+        if (status.state == ProjectionState::kRetired) continue;
         const std::string label = LabelValue(fmt::format("{}@{}", status.name, status.version));
         fmt::format_to(std::back_inserter(checkpoint),
                        "triad_projection_checkpoint{{projection=\"{}\"}} {}\n", label,

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <tuple>
@@ -142,8 +143,19 @@ Status ScriptedProjections::LoadDirectory() {
                                   ProjectionKeyString(scripts[i].name, scripts[i].version));
     }
   }
+  // Versions retired by a promote stay in the folder for reference; the promoted version serves.
+  Result<std::vector<ProjectionStatus>> statuses = engine_->ListStatus();
+  if (!statuses.ok()) return statuses.status().Annotate("loading the scripts of " + directory_);
+  std::set<std::pair<std::string, int32_t>> retired;
+  for (const ProjectionStatus& status : *statuses) {
+    if (status.state == ProjectionState::kRetired) retired.emplace(status.name, status.version);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   for (Script& script : scripts) {
+    if (retired.contains({script.name, script.version})) {
+      sources_[{script.name, script.version}] = std::move(script.source);
+      continue;
+    }
     if (Status s = engine_->Register(std::move(script.definition)); !s.ok()) {
       return s.Annotate((fs::path(directory_) / script.file).string());
     }
@@ -168,10 +180,19 @@ Result<ScriptedProjections::Deployed> ScriptedProjections::Deploy(std::string_vi
     if (newest > 0 && sources_.at({key, newest}) == source) {
       return Deployed{.name = key, .version = newest, .created = false};
     }
+    if (newest >= kMaxDeployedVersion) {
+      return InvalidArgumentError(
+          key + " is at version " + std::to_string(newest) + ", the highest a deploy accepts (" +
+          std::to_string(kMaxDeployedVersion) + "): deploy the script under another name");
+    }
     target = newest + 1;
   } else {
     target = *version;
-    if (target < 1) return InvalidArgumentError("version must be >= 1");
+    if (target < 1 || target > kMaxDeployedVersion) {
+      return InvalidArgumentError("version must be between 1 and " +
+                                  std::to_string(kMaxDeployedVersion) + ", got " +
+                                  std::to_string(target));
+    }
     if (auto it = sources_.find({key, target}); it != sources_.end()) {
       if (it->second == source) return Deployed{.name = key, .version = target, .created = false};
       return InvalidArgumentError(ProjectionKeyString(name, target) +

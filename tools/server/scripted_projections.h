@@ -25,6 +25,10 @@
 
 namespace triad::server {
 
+// The highest version Deploy accepts, whether given or computed ("the newest + 1"), so that the
+// next version of a name always exists.
+inline constexpr int32_t kMaxDeployedVersion = 1'000'000;
+
 class ScriptedProjections {
  public:
   // `engine` is non-owning and must outlive this object. `directory` empty: no folder (deployed
@@ -32,8 +36,10 @@ class ScriptedProjections {
   ScriptedProjections(ProjectionEngine* engine, std::string directory, LuaLimits limits);
 
   // Creates the folder if missing, then compiles and registers every script in it, in name
-  // order, newest version last. Errors: the first script that fails, its file named in the
-  // message (kInvalidArgument), or kUnavailable when the folder cannot be read.
+  // order, newest version last. A script whose version the read-model store holds as retired
+  // (replaced by a promoted version) is kept for reference (Source, List) but not registered.
+  // Errors: the first script that fails, its file named in the message (kInvalidArgument), the
+  // engine's errors, or kUnavailable when the folder cannot be read.
   Status LoadDirectory();
 
   struct Deployed {
@@ -47,8 +53,9 @@ class ScriptedProjections {
   // name; the newest version again when its source is identical, else newest + 1). A version
   // other than the newest builds beside the serving one (blue/green; promote it with
   // ProjectionEngine::Promote). Errors: kInvalidArgument (compile errors with line numbers, a
-  // version lower than the newest, the same version with another source), kUnavailable (the
-  // file could not be written), the engine's Register errors.
+  // version lower than the newest, the same version with another source, a version above
+  // kMaxDeployedVersion), kUnavailable (the file could not be written), the engine's Register
+  // errors.
   Result<Deployed> Deploy(std::string_view name, std::string_view source,
                           std::optional<int32_t> version);
 

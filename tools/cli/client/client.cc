@@ -10,6 +10,8 @@ std::string_view ProjectionActionName(ProjectionActionKind kind) {
       return "resume";
     case ProjectionActionKind::kReset:
       return "reset";
+    case ProjectionActionKind::kSkip:
+      return "skip";
     case ProjectionActionKind::kTrigger:
       return "trigger";
     case ProjectionActionKind::kPromote:

@@ -68,9 +68,9 @@ struct FollowControl {
 // Called with each batch of events in position order; returns false to stop following.
 using FollowCallback = std::function<bool(std::span<const RecordedEvent>)>;
 
-enum class ProjectionActionKind { kPause, kResume, kReset, kTrigger, kPromote, kDeploy };
+enum class ProjectionActionKind { kPause, kResume, kReset, kSkip, kTrigger, kPromote, kDeploy };
 
-// "pause", "resume", "reset", "trigger", "promote", "deploy".
+// "pause", "resume", "reset", "skip", "trigger", "promote", "deploy".
 std::string_view ProjectionActionName(ProjectionActionKind kind);
 
 // An operator action on a projection (POST /projections/{name}/{action}, PUT for deploy).
@@ -135,11 +135,12 @@ class Client {
   // Every projection version known to the read model, by name then version.
   virtual Result<std::vector<ProjectionStatus>> ListProjections() = 0;
 
-  // One projection version (0: the newest). Errors: kNotFound.
+  // One projection version (0: the serving one). Errors: kNotFound.
   virtual Result<ProjectionStatus> GetProjection(std::string_view name, int32_t version) = 0;
 
   // Carries out `action` and returns the status of the version acted on.
-  // Errors: kNotFound (no such projection), kFailedPrecondition (promote while behind; embedded:
+  // Errors: kNotFound (no such projection), kFailedPrecondition (promote while behind, skip while
+  // not faulted, any action on a retired version; embedded:
   // trigger, deploy and waiting need --url), kInvalidArgument (a script error on deploy).
   virtual Result<ProjectionStatus> ActOnProjection(const ProjectionAction& action) = 0;
 

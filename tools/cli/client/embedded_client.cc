@@ -224,6 +224,9 @@ Result<ProjectionStatus> EmbeddedClient::ActOnProjection(const ProjectionAction&
     case ProjectionActionKind::kReset:
       done = (*engine)->Reset(action.name, action.version);
       break;
+    case ProjectionActionKind::kSkip:
+      done = (*engine)->Skip(action.name, action.version);
+      break;
     case ProjectionActionKind::kPromote:
       done = (*engine)->Promote(action.name);
       break;

@@ -246,9 +246,11 @@ Result<ProjectionStatus> RemoteClient::GetProjection(std::string_view name, int3
   if (!answer.ok()) return answer.status();
   auto versions = DecodeProjections(*answer);
   if (!versions.ok()) return versions.status();
+  // Version 0: the serving one, as the engine's GetStatus (the newest when none serves).
   const ProjectionStatus* found = nullptr;
   for (const ProjectionStatus& status : *versions) {
-    if (version == 0 ? (found == nullptr || status.version > found->version)
+    if (version == 0 ? (found == nullptr || (status.serving && !found->serving) ||
+                        (status.serving == found->serving && status.version > found->version))
                      : status.version == version) {
       found = &status;
     }

@@ -31,7 +31,7 @@ nlohmann::json StatusListJson(const ServerContext& context,
   return nlohmann::json{{"projections", std::move(list)}};
 }
 
-// The `version` query parameter; 0 (the engine's "default version") when absent.
+// The `version` query parameter; 0 (the engine's default: the serving version) when absent.
 Result<int32_t> VersionParam(const HttpRequest& request) {
   auto version = QueryInt(request, "version", 1, kMaxVersion);
   if (!version.ok()) return version.status();
@@ -110,7 +110,7 @@ HttpResponse Deploy(ServerContext& context, const HttpRequest& request) {
   if (!source->has_value()) {
     return ErrorResponse(400, "invalid_argument", "'source' (the Lua script) is required");
   }
-  auto version = OptionalInt(*body, "version", 1, kMaxVersion);
+  auto version = OptionalInt(*body, "version", 1, kMaxDeployedVersion);
   if (!version.ok()) return ErrorFromStatus(version.status());
   std::optional<int32_t> wanted;
   if (version->has_value()) wanted = static_cast<int32_t>(**version);
@@ -134,6 +134,8 @@ HttpResponse Act(ServerContext& context, const HttpRequest& request) {
     done = engine.Resume(name, *version);
   } else if (action == "reset") {
     done = engine.Reset(name, *version);
+  } else if (action == "skip") {
+    done = engine.Skip(name, *version);
   } else if (action == "promote") {
     if (*version != 0) {
       return ErrorResponse(400, "invalid_argument",
@@ -156,7 +158,7 @@ HttpResponse Act(ServerContext& context, const HttpRequest& request) {
   } else {
     return ErrorResponse(404, "not_found",
                          "unknown projection action '" + std::string(action) +
-                             "' (actions: pause, resume, reset, trigger, promote, replay)");
+                             "' (actions: pause, resume, reset, skip, trigger, promote, replay)");
   }
   if (!done.ok()) return ErrorFromStatus(done);
   // Promote acts on the newest version, which now serves: report the serving one.
