@@ -3,6 +3,8 @@
 // the next event, other projections are unaffected, and a script cannot catch the limit error.
 #include "triad/lua_projection.h"
 
+#include <atomic>
+#include <chrono>
 #include <string>
 
 #include "projections/engine_fixture.h"
@@ -142,6 +144,135 @@ TEST_F(LuaLimitsTest, WorkUnderTheLimitIsNotStopped) {
   for (int i = 0; i < 30; ++i) Append("acct-1", "Deposited", {{"spin", true}});
   ASSERT_OK(engine_->RunOnce("busy"));
   ExpectCounts("busied", {{"acct-1", 30}});
+}
+
+// Finalizers run with hooks off, outside the instruction limit: a script cannot set a metatable
+// with __gc by any path, and __gc added to a metatable afterwards is never called.
+TEST_F(LuaLimitsTest, ScriptsCannotInstallFinalizers) {
+  ASSERT_OK(RegisterLua("finalizers", R"(
+local function spin() while true do end end
+return {
+  event_types = {"Deposited"},
+  key = "stream",
+  collections = {probes = {}},
+  on_event = function(e, ctx)
+    local direct_ok, direct_error = pcall(setmetatable, {}, {__gc = function() end})
+    local false_ok = pcall(setmetatable, {}, {__gc = false})
+    -- The metatable of arrays is shared and set from C: scripts must not reach it.
+    local array_ok = pcall(function() getmetatable(triad.array()).__gc = function() end end)
+    -- Added after setmetatable: Lua does not mark the table for finalization.
+    local mt = {}
+    local t = setmetatable({}, mt)
+    rawset(mt, "__gc", spin)
+    mt.__gc = spin
+    t = nil
+    local garbage = 0
+    for i = 1, 20000 do garbage = garbage + #{i, i, i} end
+    ctx:put("probes", e.stream, {
+      direct_ok = direct_ok, direct_error = direct_error, false_ok = false_ok,
+      array_ok = array_ok, array_metatable = getmetatable(triad.array()), garbage = garbage})
+  end,
+})",
+                        limits_));
+  Append("acct-1", "Deposited");
+  Append("acct-2", "Deposited");
+  auto run = engine_->RunOnce("finalizers");
+  ASSERT_OK(run);
+  EXPECT_EQ(*run, Head());
+  const nlohmann::json probe = Body("probes", "acct-2");
+  EXPECT_EQ(probe["direct_ok"], false);
+  EXPECT_EQ(probe["direct_error"],
+            "setmetatable: __gc metamethods are not allowed (finalizers would run outside the "
+            "instruction limit)");
+  EXPECT_EQ(probe["false_ok"], false);
+  EXPECT_EQ(probe["array_ok"], false);
+  EXPECT_EQ(probe["array_metatable"], false);
+  EXPECT_EQ(probe["garbage"], 60000);
+  // Closing the state (lua_close runs pending finalizers) does not hang either.
+  engine_.reset();
+}
+
+TEST_F(LuaLimitsTest, LoopingFinalizerIsRefusedAndTheProjectionFaults) {
+  const std::string spin_gc =
+      "setmetatable({}, {__gc = function() while true do end end}) "
+      "local t = {} for i = 1, 100000 do t[i % 100 + 1] = {i} end";
+  auto at_load = CompileLuaProjection("loader", 1,
+                                      "local t = {} " + spin_gc +
+                                          " return {collections = {c = {}}, on_event = "
+                                          "function() end}",
+                                      limits_);
+  ASSERT_ERROR_CODE(at_load, kInvalidArgument);
+  EXPECT_NE(at_load.status().message().find("__gc metamethods are not allowed"), std::string::npos)
+      << at_load.status().message();
+
+  ASSERT_OK(RegisterLua("gc_spinner", For(Script("stop", spin_gc), "gc_spun"), limits_));
+  Append("acct-1", "Deposited");
+  const Position spin = Append("acct-2", "Deposited", {{"spin", true}});
+  auto run = engine_->RunOnce("gc_spinner");
+  ASSERT_ERROR_CODE(run, kInvalidArgument);
+  auto status = engine_->GetStatus("gc_spinner");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->state, ProjectionState::kFaulted);
+  EXPECT_EQ(status->last_error_position, spin);
+  EXPECT_NE(status->last_error.find("__gc metamethods are not allowed"), std::string::npos)
+      << status->last_error;
+  ExpectCounts("gc_spun", {{"acct-1", 1}});
+}
+
+// `levels` nested objects: {"a":{"a":{}}} is 3 levels.
+std::string Nested(int levels) {
+  std::string text;
+  for (int i = 1; i < levels; ++i) text += R"({"a":)";
+  text += "{}";
+  text.append(static_cast<size_t>(levels - 1), '}');
+  return text;
+}
+
+// One depth limit for the store and the Lua mapping: an event deeper than it is refused at
+// append (so no writer can stop every Lua projection with one event), and an event exactly at
+// it is projected.
+TEST_F(LuaLimitsTest, DepthLimitRefusesDeepAppendsAndLuaReadsEventsAtTheLimit) {
+  ASSERT_OK(RegisterLua("depth", R"(
+return {
+  event_types = {"Deep"},
+  key = "stream",
+  collections = {depths = {}},
+  on_event = function(e, ctx)
+    local function levels(t)
+      local n = 1
+      while type(t.a) == "table" do n = n + 1 t = t.a end
+      return n
+    end
+    ctx:put("depths", e.stream, {data = levels(e.data), metadata = levels(e.metadata)})
+  end,
+})",
+                        limits_));
+  for (int levels : {kMaxJsonDepth + 1, 1000, 5000}) {
+    SCOPED_TRACE(levels);
+    NewEvent deep_data{.type = "Deep", .data = Nested(levels)};
+    auto refused = store_->Append("deep-1", ExpectedVersion::Any(), {&deep_data, 1});
+    ASSERT_ERROR_CODE(refused, kInvalidArgument);
+    EXPECT_EQ(refused.status().message(),
+              "event 0: data nests objects and arrays deeper than 128 levels; the limit is 128");
+    NewEvent deep_metadata{.type = "Deep", .data = "{}", .metadata = Nested(levels)};
+    refused = store_->Append("deep-1", ExpectedVersion::Any(), {&deep_metadata, 1});
+    ASSERT_ERROR_CODE(refused, kInvalidArgument);
+    EXPECT_EQ(refused.status().message(),
+              "event 0: metadata nests objects and arrays deeper than 128 levels; the limit is "
+              "128");
+  }
+  // Brackets inside strings do not count.
+  NewEvent brackets{.type = "Deep", .data = R"({"s":")" + std::string(500, '[') + R"("})"};
+  ASSERT_OK(store_->Append("flat-1", ExpectedVersion::Any(), {&brackets, 1}));
+  NewEvent at_limit{
+      .type = "Deep", .data = Nested(kMaxJsonDepth), .metadata = Nested(kMaxJsonDepth)};
+  ASSERT_OK(store_->Append("deep-1", ExpectedVersion::Any(), {&at_limit, 1}));
+  auto run = engine_->RunOnce("depth");
+  ASSERT_OK(run);
+  EXPECT_EQ(*run, Head());
+  EXPECT_EQ(Body("depths", "deep-1"),
+            nlohmann::json({{"data", kMaxJsonDepth}, {"metadata", kMaxJsonDepth}}));
+  EXPECT_EQ(Body("depths", "flat-1"), nlohmann::json({{"data", 1}, {"metadata", 1}}));
 }
 
 }  // namespace
