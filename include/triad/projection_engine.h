@@ -54,6 +54,9 @@ struct EngineOptions {
   Clock* clock = nullptr;
   // Events per batch unless a projection sets its own. Default: 1,000.
   size_t batch_size = 1000;
+  // Bytes of documents one batch may hold in memory unless a projection sets its own
+  // (ProjectionDefinition::max_batch_bytes). Default: 64 MiB.
+  size_t max_batch_bytes = size_t{64} << 20;
   // How often idle workers look for commits made by other processes. Default: 200 ms.
   int64_t external_poll_interval_us = 200'000;
   // After a storage error, a worker waits this long before retrying. Default: 1 s.
@@ -206,7 +209,10 @@ class ProjectionEngine {
   // Idempotent.
   virtual Status Start() = 0;
 
-  // Stops the workers after their current batch. Idempotent; Start() may be called again.
+  // Stops the workers. Work in progress (a batch, a tick, RunOnce on another thread) is
+  // interrupted (ProjectionContext::Interrupted; Lua handlers stop between instructions) and
+  // abandoned uncommitted: its events are processed again later. RunOnce then fails with
+  // kCancelled. Idempotent; Start() may be called again.
   virtual void Stop() = 0;
 
   // Runs `name` (its newest registered version) on the calling thread until its checkpoint

@@ -184,11 +184,17 @@ void ProjectionEngineImpl::Stop() {
     stopping_ = true;
     WakeAllLocked();
     for (auto& [key, rt] : runtimes_) {
+      // Running work is abandoned: it was not committed, and is done again after a restart.
+      rt->interrupt = true;
       if (rt->worker.joinable()) workers.push_back(std::move(rt->worker));
     }
   }
   cv_.notify_all();
   for (std::thread& t : workers) t.join();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, rt] : runtimes_) rt->interrupt = false;
+  }
   // The workers stopped for good: let another node take the projections over now rather than
   // when this process exits.
   ReleaseLeases();
@@ -264,13 +270,17 @@ void ProjectionEngineImpl::WorkerLoop(ProjectionRuntime& rt) {
         more = step->more;
       } else if (step.status().code() == StatusCode::kAborted) {
         more = true;  // the record was reloaded or the lease lost: try again at once
-      } else if (step.status().code() != StatusCode::kFailedPrecondition) {
+      } else if (step.status().code() != StatusCode::kFailedPrecondition &&
+                 step.status().code() != StatusCode::kCancelled) {  // Stop() interrupted it
         failure = step.status();
       }
     }
     if (tick_due && failure.ok()) {
       Status ticked = RunTickNow(rt, now);
-      if (!ticked.ok() && ticked.code() != StatusCode::kAborted) failure = ticked;
+      if (!ticked.ok() && ticked.code() != StatusCode::kAborted &&
+          ticked.code() != StatusCode::kCancelled) {
+        failure = ticked;
+      }
     }
 
     lock.lock();

@@ -13,6 +13,7 @@
 
 #include "triad/projection_engine.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -37,6 +38,8 @@ struct ProjectionRuntime {
   ProjectionDefinition definition;
   StorageNames storage;
   std::mutex run_mu;
+  // Raised by Stop() so that running work (a long Lua handler) ends at once, uncommitted.
+  std::atomic<bool> interrupt{false};
   // The worker waits on its own condition variable (with the engine's mu_): a clock keeps one
   // registration per (mutex, cv) pair, so waiters must not share one with the worker.
   std::condition_variable cv;
@@ -122,8 +125,12 @@ class ProjectionEngineImpl final : public ProjectionEngine {
     Position checkpoint = 0;
   };
 
-  WorkEnv Env() { return WorkEnv{store_, backend_, clock_, options_.batch_size}; }
-  static WorkTarget Work(ProjectionRuntime& rt) { return WorkTarget{rt.definition, rt.storage}; }
+  WorkEnv Env() {
+    return WorkEnv{store_, backend_, clock_, options_.batch_size, options_.max_batch_bytes};
+  }
+  static WorkTarget Work(ProjectionRuntime& rt) {
+    return WorkTarget{rt.definition, rt.storage, &rt.interrupt};
+  }
 
   // ---- engine_impl.cc: workers and batches ----
   void SpawnWorker(ProjectionRuntime& rt);  // REQUIRES: mu_ held

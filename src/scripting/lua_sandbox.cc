@@ -6,13 +6,13 @@
 namespace triad::internal {
 namespace {
 
-// pcall that lets limit errors through: once a limit is hit the call must end, whatever the
-// script catches.
+// pcall that lets limit errors (and interruptions) through: once a limit is hit the call must
+// end, whatever the script catches.
 int LimitedPcall(lua_State* state) {
   luaL_checkany(state, 1);
   const int status = lua_pcall(state, lua_gettop(state) - 1, LUA_MULTRET, 0);
   const LuaBudget& budget = BudgetOf(state);
-  if (status == LUA_ERRMEM || budget.memory_hit || budget.instructions_hit) {
+  if (status == LUA_ERRMEM || budget.Stopped()) {
     return lua_error(state);
   }
   luaL_checkstack(state, 1, nullptr);

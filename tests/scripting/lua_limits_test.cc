@@ -219,6 +219,116 @@ TEST_F(LuaLimitsTest, LoopingFinalizerIsRefusedAndTheProjectionFaults) {
   ExpectCounts("gc_spun", {{"acct-1", 1}});
 }
 
+// Each Fill event puts data.docs documents of about 2 KB; the batch may hold 100,000 bytes.
+constexpr const char* kFiller = R"(
+return {
+  event_types = {"Fill"},
+  key = "handler",
+  max_batch_bytes = 100000,
+  collections = {blobs = {}},
+  on_event = function(e, ctx)
+    local blob = string.rep("x", 2000)
+    for i = 1, e.data.docs do ctx:put("blobs", e.stream .. "-" .. i, {blob = blob}) end
+  end,
+})";
+
+// Events that together pass the batch memory limit commit in several batches, all of them; an
+// event that passes it alone fails naming the limit (here: the projection faults before it).
+TEST_F(LuaLimitsTest, BatchMemoryLimitSplitsBatchesAndFaultsAnEventOverItAlone) {
+  ASSERT_OK(RegisterLua("filler", kFiller, limits_));
+  // 12 events of 20 KB: 240 KB, in one batch of 1,000 events without the limit.
+  for (int i = 0; i < 12; ++i) Append("fill" + std::to_string(i), "Fill", {{"docs", 10}});
+  auto run = engine_->RunOnce("filler");
+  ASSERT_OK(run);
+  EXPECT_EQ(*run, Head());
+  EXPECT_EQ(AllDocs("blobs").size(), 120u);
+
+  const Position big = Append("big", "Fill", {{"docs", 60}});  // 120 KB alone
+  Append("fill-after", "Fill", {{"docs", 1}});
+  run = engine_->RunOnce("filler");
+  ASSERT_ERROR_CODE(run, kResourceExhausted);
+  auto status = engine_->GetStatus("filler");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->state, ProjectionState::kFaulted);
+  EXPECT_EQ(status->checkpoint, big - 1);
+  EXPECT_EQ(status->last_error_position, big);
+  EXPECT_EQ(status->last_error.rfind("batch memory limit of 100000 bytes (max_batch_bytes) "
+                                     "exceeded: the documents of this batch take about ",
+                                     0),
+            0u)
+      << status->last_error;
+  EXPECT_EQ(AllDocs("blobs").size(), 120u);
+  EXPECT_TRUE(Body("blobs", "big-1").is_null());
+}
+
+// The engine's default limit, for a C++ handler too: it fails the event even when the handler
+// ignores the error of the write that passed the limit.
+TEST_F(LuaLimitsTest, EngineDefaultBatchMemoryLimitHoldsForCppHandlers) {
+  EngineOptions options;
+  options.clock = clock();
+  options.read_model_uri = "memory:";
+  options.max_batch_bytes = 50'000;
+  engine_.reset();
+  auto engine = ProjectionEngine::Open(store_.get(), options);
+  ASSERT_OK(engine);
+  engine_ = std::move(*engine);
+  ProjectionDefinition def;
+  def.name = "cpp_filler";
+  def.event_types = {"Fill"};
+  def.collections = {{"cpp_blobs", {}}};
+  def.on_event = [](const EventView& e, ProjectionContext& ctx) -> Status {
+    const int docs = nlohmann::json::parse(e.data)["docs"].get<int>();
+    for (int i = 1; i <= docs; ++i) {
+      auto doc = ctx.Upsert("cpp_blobs", std::string(e.stream) + "-" + std::to_string(i));
+      if (doc.ok()) (**doc)["blob"] = std::string(2000, 'x');
+    }
+    return Status::OK();
+  };
+  ASSERT_OK(engine_->Register(def));
+  for (int i = 0; i < 6; ++i) Append("fill" + std::to_string(i), "Fill", {{"docs", 5}});
+  ASSERT_OK(engine_->RunOnce("cpp_filler"));
+  EXPECT_EQ(AllDocs("cpp_blobs").size(), 30u);
+  const Position big = Append("big", "Fill", {{"docs", 40}});
+  auto run = engine_->RunOnce("cpp_filler");
+  ASSERT_ERROR_CODE(run, kResourceExhausted);
+  EXPECT_NE(run.status().message().find("batch memory limit of 50000 bytes (max_batch_bytes)"),
+            std::string::npos)
+      << run.status().message();
+  auto status = engine_->GetStatus("cpp_filler");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->checkpoint, big - 1);
+  EXPECT_EQ(AllDocs("cpp_blobs").size(), 30u);
+}
+
+// Stop interrupts a handler that runs long while staying under its instruction budget: it
+// returns within a bound, nothing of the batch is committed, and the projection is not faulted.
+TEST_F(LuaLimitsTest, StopInterruptsALongHandlerAndCommitsNothing) {
+  auto def = CompileLuaProjection(
+      "long", 1,
+      For(Script("stop", "local x = 0 for i = 1, 20000000000 do x = x + 1 end"), "longs"),
+      {.max_instructions_per_call = int64_t{1} << 50, .max_memory_bytes = 8 << 20});
+  ASSERT_OK(def);
+  std::atomic<bool> spinning{false};
+  def->on_event = [inner = def->on_event, &spinning](const EventView& e, ProjectionContext& ctx) {
+    if (e.data.find("spin") != std::string_view::npos) spinning = true;
+    return inner(e, ctx);
+  };
+  ASSERT_OK(engine_->Register(*std::move(def)));
+  Append("acct-1", "Deposited");
+  Append("acct-2", "Deposited", {{"spin", true}});
+  ASSERT_OK(engine_->Start());
+  ASSERT_TRUE(Eventually([&] { return spinning.load(); }));
+  const auto begin = std::chrono::steady_clock::now();
+  engine_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+  auto status = engine_->GetStatus("long");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->checkpoint, 0);
+  EXPECT_NE(status->state, ProjectionState::kFaulted);
+  EXPECT_EQ(status->last_error, "");
+  EXPECT_TRUE(AllDocs("longs").empty());
+}
+
 // `levels` nested objects: {"a":{"a":{}}} is 3 levels.
 std::string Nested(int levels) {
   std::string text;
