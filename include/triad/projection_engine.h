@@ -211,8 +211,8 @@ class ProjectionEngine {
 
   // Stops the workers. Work in progress (a batch, a tick, RunOnce on another thread) is
   // interrupted (ProjectionContext::Interrupted; Lua handlers stop between instructions) and
-  // abandoned uncommitted: its events are processed again later. RunOnce then fails with
-  // kCancelled. Idempotent; Start() may be called again.
+  // abandoned uncommitted: its events are processed again later. Idempotent; Start() may be
+  // called again.
   virtual void Stop() = 0;
 
   // Runs `name` (its newest registered version) on the calling thread until its checkpoint
@@ -220,18 +220,21 @@ class ProjectionEngine {
   // or not Start() was called; for tests, tools and manual projections.
   // Errors: kNotFound, kFailedPrecondition (paused, faulted, retired, or another node sharing
   // the read-model store holds the projection's lease), handler errors under kStop (the
-  // projection is then faulted), storage errors.
+  // projection is then faulted), kCancelled (a concurrent Stop() kept interrupting it), storage
+  // errors.
   virtual Result<Position> RunOnce(std::string_view name,
                                    std::optional<Position> up_to = std::nullopt) = 0;
 
   // ---- Operator actions. `name` acts on the newest registered version unless a version is
   // given. Errors: kNotFound when no such projection exists. ----
 
-  // Pauses; kept across restarts.
+  // Pauses; kept across restarts. A batch running meanwhile is interrupted as by Stop() and
+  // abandoned uncommitted, so Pause does not wait for a long handler.
   virtual Status Pause(std::string_view name, int32_t version = 0) = 0;
   // Resumes a paused or faulted projection (a faulted one retries its failing event).
   virtual Status Resume(std::string_view name, int32_t version = 0) = 0;
-  // Drops the version's documents, dead letters and checkpoint, and rebuilds from 0.
+  // Drops the version's documents, dead letters and checkpoint, and rebuilds from 0. A batch
+  // running meanwhile is interrupted and abandoned, as for Pause.
   virtual Status Reset(std::string_view name, int32_t version = 0) = 0;
   // "Run now": wakes the worker (needed for TriggerMode::kManual). With `up_to`, the projection
   // runs until its checkpoint reaches that position and then pauses ("run up to P then stop").

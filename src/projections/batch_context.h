@@ -75,8 +75,9 @@ class BatchContext final : public ProjectionContext {
   }
   // Bytes of documents the batch may hold; 0: no limit.
   void SetMemoryLimit(size_t max_bytes) { max_bytes_ = max_bytes; }
-  // The flag the engine raises to stop the running handler (Interrupted()); nullptr: never.
-  void SetInterrupt(const std::atomic<bool>* interrupt) { interrupt_ = interrupt; }
+  // The count the engine raises above 0 to stop the running handler (Interrupted()); nullptr:
+  // never.
+  void SetInterrupt(const std::atomic<int>* interrupt) { interrupt_ = interrupt; }
 
   // Starts a handler call for `event` (nullptr: a tick, which leaves `_meta` unchanged).
   void BeginCall(const EventView* event);
@@ -103,7 +104,7 @@ class BatchContext final : public ProjectionContext {
   Result<std::vector<Document>> Find(std::string_view collection, const Query& query) override;
   int64_t NowMicros() override { return clock_.NowMicros(); }
   bool Interrupted() const override {
-    return interrupt_ != nullptr && interrupt_->load(std::memory_order_relaxed);
+    return interrupt_ != nullptr && interrupt_->load(std::memory_order_relaxed) > 0;
   }
   // Approximate bytes of documents the batch holds.
   size_t held_bytes() const { return held_bytes_; }
@@ -136,7 +137,7 @@ class BatchContext final : public ProjectionContext {
   ReadModelTransaction* txn_ = nullptr;
   std::function<Result<ReadModelTransaction*>()> opener_;
   std::function<void()> discarder_;
-  const std::atomic<bool>* interrupt_ = nullptr;
+  const std::atomic<int>* interrupt_ = nullptr;
 
   std::map<Key, CachedDocument> cache_;
   std::map<Key, CachedDocument> overlay_;

@@ -89,8 +89,8 @@ void Prepare(BatchContext& context, LazyTransaction& txn, const WorkEnv& env,
 
 Status Interrupted(const ProjectionDefinition& definition) {
   return CancelledError("projection " + ProjectionKeyString(definition.name, definition.version) +
-                        ": the work was interrupted (the engine is stopping) and abandoned "
-                        "without committing");
+                        ": the work was interrupted (the engine is stopping, or the projection "
+                        "was paused or reset) and abandoned without committing");
 }
 
 Status CallTickHandler(const ProjectionDefinition& definition, int64_t now_us,
@@ -211,11 +211,10 @@ Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
   Position checkpoint;
   if (!outcome.fault.ok()) {
     checkpoint = fault_position - 1;
-  } else if (full) {
-    checkpoint = last;
-  } else if (passed_target || visited < limit) {
+  } else if (!full && (passed_target || visited < limit)) {
     // The scan reached the end of the filtered log below target: filtered-out events up to
-    // target are done too (promise 2: nothing below target can appear later).
+    // target are done too (promise 2: nothing below target can appear later). A batch that
+    // stopped early at the memory limit (`full`) ends at its last event instead.
     checkpoint = target;
   } else {
     checkpoint = last;

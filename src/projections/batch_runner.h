@@ -41,8 +41,9 @@ struct WorkEnv {
 struct WorkTarget {
   const ProjectionDefinition& definition;
   const StorageNames& storage;
-  // Raised by the engine to stop the work (ProjectionContext::Interrupted); nullptr: never.
-  const std::atomic<bool>* interrupt = nullptr;
+  // Above 0 when the engine wants the work stopped (ProjectionContext::Interrupted); nullptr:
+  // never.
+  const std::atomic<int>* interrupt = nullptr;
 };
 
 struct BatchOutcome {
@@ -57,8 +58,8 @@ struct BatchOutcome {
 
 // Runs the events after `record.checkpoint`, up to `target` and at most one batch of them (fewer
 // when the batch's documents reach the memory limit: the events before the one that crossed it
-// are committed). Errors: kAborted (the stored record moved), kCancelled (work.interrupt was
-// raised: the batch was abandoned), storage errors; nothing was committed on any error.
+// are committed). Errors: kAborted (the stored record moved), kCancelled (work.interrupt went
+// above 0: the batch was abandoned), storage errors; nothing was committed on any error.
 Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
                               const ProjectionRecord& record, Position target);
 

@@ -139,10 +139,14 @@ Result<ProjectionEngineImpl::Target> ProjectionEngineImpl::Resolve(std::string_v
 }
 
 Status ProjectionEngineImpl::UpdateRecord(std::string_view name, int32_t version,
-                                          const std::function<Status(ProjectionRecord&)>& change) {
+                                          const std::function<Status(ProjectionRecord&)>& change,
+                                          bool interrupt_running) {
   TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
   std::unique_lock<std::mutex> run;
-  if (target.runtime != nullptr) run = std::unique_lock(target.runtime->run_mu);
+  if (target.runtime != nullptr) {
+    run = interrupt_running ? LockRunInterrupting(*target.runtime)
+                            : std::unique_lock(target.runtime->run_mu);
+  }
   ProjectionRecord record;
   {
     TRIAD_ASSIGN_OR_RETURN(auto txn, backend_.BeginWrite());
@@ -166,10 +170,13 @@ Status ProjectionEngineImpl::UpdateRecord(std::string_view name, int32_t version
 }
 
 Status ProjectionEngineImpl::Pause(std::string_view name, int32_t version) {
-  return UpdateRecord(name, version, [](ProjectionRecord& r) {
-    r.paused = true;
-    return Status::OK();
-  });
+  return UpdateRecord(
+      name, version,
+      [](ProjectionRecord& r) {
+        r.paused = true;
+        return Status::OK();
+      },
+      /*interrupt_running=*/true);
 }
 
 Status ProjectionEngineImpl::Resume(std::string_view name, int32_t version) {
@@ -205,7 +212,7 @@ Status ProjectionEngineImpl::Trigger(std::string_view name, std::optional<Positi
 Status ProjectionEngineImpl::Reset(std::string_view name, int32_t version) {
   TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
   std::unique_lock<std::mutex> run;
-  if (target.runtime != nullptr) run = std::unique_lock(target.runtime->run_mu);
+  if (target.runtime != nullptr) run = LockRunInterrupting(*target.runtime);
   ProjectionRecord record;
   {
     TRIAD_ASSIGN_OR_RETURN(auto txn, backend_.BeginWrite());

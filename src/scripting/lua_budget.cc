@@ -15,7 +15,7 @@ void CountHook(lua_State* state, lua_Debug* /*unused*/) {
   if (budget.interrupted ||
       (budget.call != nullptr && budget.call->ctx != nullptr && budget.call->ctx->Interrupted())) {
     budget.interrupted = true;
-    luaL_error(state, "interrupted in %s: the engine is stopping", budget.phase);
+    luaL_error(state, "%s was interrupted by the engine", budget.phase);
   }
   budget.executed += budget.hook_step;
   if (budget.executed < budget.max_instructions) return;

@@ -199,7 +199,8 @@ Status LuaRuntime::Run(LuaCall& call, lua_CFunction body, const char* what) {
   Status result;
   bool limit = true;
   if (budget_.interrupted) {
-    result = CancelledError(std::string(what) + " was interrupted: the engine is stopping");
+    result = CancelledError(std::string(what) +
+                            " was interrupted by the engine (stopping, or a pause or reset)");
   } else if (budget_.memory_hit || rc == LUA_ERRMEM) {
     result = ResourceExhaustedError("memory limit of " + std::to_string(budget_.max_memory_bytes) +
                                     " bytes exceeded in " + what);

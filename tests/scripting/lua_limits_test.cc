@@ -329,6 +329,46 @@ TEST_F(LuaLimitsTest, StopInterruptsALongHandlerAndCommitsNothing) {
   EXPECT_TRUE(AllDocs("longs").empty());
 }
 
+// Pause and Reset do not wait for a long handler either: the batch is abandoned uncommitted.
+TEST_F(LuaLimitsTest, PauseAndResetInterruptALongHandler) {
+  auto def = CompileLuaProjection(
+      "long", 1,
+      For(Script("stop", "local x = 0 for i = 1, 20000000000 do x = x + 1 end"), "longs"),
+      {.max_instructions_per_call = int64_t{1} << 50, .max_memory_bytes = 8 << 20});
+  ASSERT_OK(def);
+  std::atomic<int> spins{0};
+  def->on_event = [inner = def->on_event, &spins](const EventView& e, ProjectionContext& ctx) {
+    if (e.data.find("spin") != std::string_view::npos) ++spins;
+    return inner(e, ctx);
+  };
+  ASSERT_OK(engine_->Register(*std::move(def)));
+  Append("acct-1", "Deposited");
+  Append("acct-2", "Deposited", {{"spin", true}});
+  ASSERT_OK(engine_->Start());
+  ASSERT_TRUE(Eventually([&] { return spins.load() == 1; }));
+  auto begin = std::chrono::steady_clock::now();
+  ASSERT_OK(engine_->Pause("long"));
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+  auto status = engine_->GetStatus("long");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->state, ProjectionState::kPaused);
+  EXPECT_EQ(status->checkpoint, 0);
+  EXPECT_TRUE(AllDocs("longs").empty());
+
+  ASSERT_OK(engine_->Resume("long"));
+  ASSERT_TRUE(Eventually([&] { return spins.load() == 2; }));
+  begin = std::chrono::steady_clock::now();
+  ASSERT_OK(engine_->Reset("long"));
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+  begin = std::chrono::steady_clock::now();
+  engine_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+  status = engine_->GetStatus("long");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->checkpoint, 0);
+  EXPECT_EQ(status->last_error, "");
+}
+
 // `levels` nested objects: {"a":{"a":{}}} is 3 levels.
 std::string Nested(int levels) {
   std::string text;
