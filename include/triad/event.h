@@ -25,6 +25,12 @@ using StreamVersion = int64_t;
 
 inline constexpr StreamVersion kNoStreamVersion = -1;
 
+// How deeply an event's data and metadata may nest objects and arrays: `{}` is 1 level,
+// `{"a":[{}]}` 3. Deeper appends are refused with kInvalidArgument. The same bound holds for
+// every consumer of events (the Lua JSON mapping uses it), so an event the store accepts can be
+// read by every projection: a writer cannot stop them with a deep event.
+inline constexpr int kMaxJsonDepth = 128;
+
 // An event to append. Only `type` is required.
 struct NewEvent {
   // A UUID in canonical text form. Empty: the store generates one (UUIDv7). A client-chosen id

@@ -64,14 +64,22 @@ class ProjectionContext {
   // Deletes the document if it exists.
   virtual Status Delete(std::string_view collection, std::string_view id) = 0;
 
-  // Runs `query` on the collection as committed before this batch plus this batch's changes
-  // already written, for tick handlers that select documents (e.g. "inactive since T").
-  // Errors: as ReadModelBackend::Find.
+  // Runs `query` on the collection as committed before this batch plus every change of this
+  // batch, the running handler's own included (a tick that pages through "dormant = false" and
+  // marks what it finds gets the next documents on the next page). For tick handlers that select
+  // documents (e.g. "inactive since T"). Errors: as ReadModelBackend::Find; kResourceExhausted
+  // when the batch holds more documents than its memory limit (max_batch_bytes), as every
+  // method here.
   virtual Result<std::vector<Document>> Find(std::string_view collection, const Query& query) = 0;
 
   // The engine's clock, microseconds since the epoch. Event handlers should use the event's
   // recorded_at_us instead, to stay deterministic.
   virtual int64_t NowMicros() = 0;
+
+  // True once the engine wants the running handler to stop early (ProjectionEngine::Stop): the
+  // batch is then abandoned uncommitted whatever the handler returns, so a long handler may
+  // return at once. Lua handlers are stopped between instructions without asking. Thread-safe.
+  virtual bool Interrupted() const { return false; }
 };
 
 // Called for each event that passes the projection's filter, in position order.
@@ -140,6 +148,11 @@ struct ProjectionDefinition {
   bool record_sources = true;
   // Events per batch (one transaction). 0: the engine's default.
   size_t batch_size = 0;
+  // Bytes of documents one batch may hold in memory (loaded or written, approximate). Past it
+  // the batch commits the events before the one that crossed it and goes on in a new batch; an
+  // event that crosses it alone fails with kResourceExhausted naming the limit (then the error
+  // policy applies). 0: the engine's default (EngineOptions::max_batch_bytes).
+  size_t max_batch_bytes = 0;
 };
 
 // The projection's "name@version".

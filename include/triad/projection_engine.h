@@ -54,6 +54,9 @@ struct EngineOptions {
   Clock* clock = nullptr;
   // Events per batch unless a projection sets its own. Default: 1,000.
   size_t batch_size = 1000;
+  // Bytes of documents one batch may hold in memory unless a projection sets its own
+  // (ProjectionDefinition::max_batch_bytes). Default: 64 MiB.
+  size_t max_batch_bytes = size_t{64} << 20;
   // How often idle workers look for commits made by other processes. Default: 200 ms.
   int64_t external_poll_interval_us = 200'000;
   // After a storage error, a worker waits this long before retrying. Default: 1 s.
@@ -206,7 +209,10 @@ class ProjectionEngine {
   // Idempotent.
   virtual Status Start() = 0;
 
-  // Stops the workers after their current batch. Idempotent; Start() may be called again.
+  // Stops the workers. Work in progress (a batch, a tick, RunOnce on another thread) is
+  // interrupted (ProjectionContext::Interrupted; Lua handlers stop between instructions) and
+  // abandoned uncommitted: its events are processed again later. Idempotent; Start() may be
+  // called again.
   virtual void Stop() = 0;
 
   // Runs `name` (its newest registered version) on the calling thread until its checkpoint
@@ -214,7 +220,8 @@ class ProjectionEngine {
   // or not Start() was called; for tests, tools and manual projections.
   // Errors: kNotFound, kFailedPrecondition (paused, faulted, retired, or another node sharing
   // the read-model store holds the projection's lease), handler errors under kStop (the
-  // projection is then faulted), storage errors.
+  // projection is then faulted), kCancelled (a concurrent Stop() kept interrupting it), storage
+  // errors.
   virtual Result<Position> RunOnce(std::string_view name,
                                    std::optional<Position> up_to = std::nullopt) = 0;
 
@@ -222,11 +229,13 @@ class ProjectionEngine {
   // one, the newest version not retired) unless a version is given. Errors: kNotFound when no
   // such projection exists; kFailedPrecondition when the version is retired. ----
 
-  // Pauses; kept across restarts.
+  // Pauses; kept across restarts. A batch running meanwhile is interrupted as by Stop() and
+  // abandoned uncommitted, so Pause does not wait for a long handler.
   virtual Status Pause(std::string_view name, int32_t version = 0) = 0;
   // Resumes a paused or faulted projection (a faulted one retries its failing event).
   virtual Status Resume(std::string_view name, int32_t version = 0) = 0;
-  // Drops the version's documents, dead letters and checkpoint, and rebuilds from 0.
+  // Drops the version's documents, dead letters and checkpoint, and rebuilds from 0. A batch
+  // running meanwhile is interrupted and abandoned, as for Pause.
   virtual Status Reset(std::string_view name, int32_t version = 0) = 0;
   // "Run now": wakes the worker (needed for TriggerMode::kManual). With `up_to`, the projection
   // runs until its checkpoint reaches that position and then pauses ("run up to P then stop").

@@ -28,6 +28,12 @@ class LazyTransaction {
   LazyTransaction(ReadModelBackend& backend, BatchContext& context, std::string_view projection)
       : backend_(backend), context_(context), projection_(projection) {}
 
+  // Rolls the transaction back; Get() opens a new one.
+  void Discard() {
+    txn_.reset();
+    context_.SetTransaction(nullptr);
+  }
+
   Result<ReadModelTransaction*> Get() {
     if (!txn_) {
       TRIAD_ASSIGN_OR_RETURN(auto txn, backend_.BeginWrite());
@@ -68,6 +74,23 @@ Result<ProjectionRecord> CurrentRecord(ReadModelTransaction& txn, const Projecti
     return AbortedError("the record of " + key + " was changed meanwhile");
   }
   return std::move(*stored);
+}
+
+// Sets up `context` for `work`: its limits, its interrupt, its lazy transaction.
+void Prepare(BatchContext& context, LazyTransaction& txn, const WorkEnv& env,
+             const WorkTarget& work) {
+  const ProjectionDefinition& def = work.definition;
+  context.SetMemoryLimit(def.max_batch_bytes > 0 ? def.max_batch_bytes
+                                                 : env.default_max_batch_bytes);
+  context.SetInterrupt(work.interrupt);
+  context.SetTransactionOpener([&txn] { return txn.Get(); });
+  context.SetTransactionDiscarder([&txn] { txn.Discard(); });
+}
+
+Status Interrupted(const ProjectionDefinition& definition) {
+  return CancelledError("projection " + ProjectionKeyString(definition.name, definition.version) +
+                        ": the work was interrupted (the engine is stopping, or the projection "
+                        "was paused or reset) and abandoned without committing");
 }
 
 Status CallTickHandler(const ProjectionDefinition& definition, int64_t now_us,
@@ -122,7 +145,7 @@ Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
 
   BatchContext context(def, work.storage, env.backend, env.clock);
   LazyTransaction txn(env.backend, context, def.name);
-  context.SetTransactionOpener([&txn] { return txn.Get(); });
+  Prepare(context, txn, env, work);
 
   std::vector<DeadLetter> letters;
   Status storage_failure;
@@ -130,6 +153,10 @@ Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
   Position last = start;
   size_t visited = 0;
   bool passed_target = false;
+  bool interrupted = false;
+  // The batch's documents crossed the memory limit in an event after the first: the events
+  // before it commit now, and it starts the next batch.
+  bool full = false;
   ReadAllOptions read{.from_position = start + 1,
                       .limit = limit,
                       .types = def.event_types,
@@ -142,6 +169,20 @@ Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
     }
     context.BeginCall(&event);
     Status status = CallEventHandler(def, event, context);
+    if (context.Interrupted()) {
+      context.AbortCall();
+      interrupted = true;
+      return false;
+    }
+    if (Status limit = context.EndCall(); !limit.ok()) {
+      if (outcome.events > 0) {
+        context.AbortCall();
+        full = true;
+        return false;
+      }
+      // Alone over the limit: the event fails whatever the handler made of the error.
+      if (status.ok() || status.code() == StatusCode::kInvalidArgument) status = limit;
+    }
     if (status.ok()) {
       context.CommitCall();
     } else {
@@ -164,14 +205,16 @@ Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
     return true;
   });
   if (!scanned.ok()) return scanned.status();
+  if (interrupted) return Interrupted(def);
   TRIAD_RETURN_IF_ERROR(storage_failure);
 
   Position checkpoint;
   if (!outcome.fault.ok()) {
     checkpoint = fault_position - 1;
-  } else if (passed_target || visited < limit) {
+  } else if (!full && (passed_target || visited < limit)) {
     // The scan reached the end of the filtered log below target: filtered-out events up to
-    // target are done too (promise 2: nothing below target can appear later).
+    // target are done too (promise 2: nothing below target can appear later). A batch that
+    // stopped early at the memory limit (`full`) ends at its last event instead.
     checkpoint = target;
   } else {
     checkpoint = last;
@@ -209,9 +252,16 @@ Result<ProjectionRecord> RunTick(const WorkEnv& env, const WorkTarget& work,
   const ProjectionDefinition& def = work.definition;
   BatchContext context(def, work.storage, env.backend, env.clock);
   LazyTransaction txn(env.backend, context, def.name);
-  context.SetTransactionOpener([&txn] { return txn.Get(); });
+  Prepare(context, txn, env, work);
   context.BeginCall(nullptr);
   Status status = CallTickHandler(def, now_us, context);
+  if (context.Interrupted()) {
+    context.AbortCall();
+    return Interrupted(def);
+  }
+  if (Status limit = context.EndCall(); !limit.ok()) {
+    if (status.ok() || status.code() == StatusCode::kInvalidArgument) status = limit;
+  }
   if (!status.ok()) {
     context.AbortCall();
     if (!context.storage_error().ok()) return context.storage_error();
@@ -251,14 +301,23 @@ Result<bool> ReplayDeadLetter(const WorkEnv& env, const WorkTarget& work, DeadLe
   const EventView event = ViewOf(events.front());
   BatchContext context(def, work.storage, env.backend, env.clock);
   LazyTransaction txn(env.backend, context, def.name);
-  context.SetTransactionOpener([&txn] { return txn.Get(); });
+  Prepare(context, txn, env, work);
   // Loads go through the transaction, so the replay sees the documents it then writes.
   TRIAD_ASSIGN_OR_RETURN(ReadModelTransaction * t, txn.Get());
   context.BeginCall(&event);
   Status status = CallEventHandler(def, event, context);
+  if (context.Interrupted()) {
+    context.AbortCall();
+    return Interrupted(def);
+  }
+  if (Status limit = context.EndCall(); !limit.ok()) {
+    if (status.ok() || status.code() == StatusCode::kInvalidArgument) status = limit;
+  }
   if (!status.ok()) {
     context.AbortCall();
     if (!context.storage_error().ok()) return context.storage_error();
+    // The call's writes may have reached the transaction (Find): AbortCall dropped it then.
+    TRIAD_ASSIGN_OR_RETURN(t, txn.Get());
     letter.error = status.message();
     letter.attempts += 1;
     TRIAD_RETURN_IF_ERROR(t->PutDeadLetter(letter));

@@ -19,6 +19,7 @@
 #include "triad/projection.h"
 #include "triad/read_model_backend.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -32,12 +33,17 @@ struct WorkEnv {
   ReadModelBackend& backend;
   Clock& clock;
   size_t default_batch_size;
+  // Bytes of documents a batch may hold unless the projection sets max_batch_bytes; 0: no limit.
+  size_t default_max_batch_bytes = 0;
 };
 
 // The projection's code and storage.
 struct WorkTarget {
   const ProjectionDefinition& definition;
   const StorageNames& storage;
+  // Above 0 when the engine wants the work stopped (ProjectionContext::Interrupted); nullptr:
+  // never.
+  const std::atomic<int>* interrupt = nullptr;
 };
 
 struct BatchOutcome {
@@ -50,19 +56,21 @@ struct BatchOutcome {
   Status fault;
 };
 
-// Runs the events after `record.checkpoint`, up to `target` and at most one batch of them.
-// Errors: kAborted (the stored record moved), storage errors (nothing was committed).
+// Runs the events after `record.checkpoint`, up to `target` and at most one batch of them (fewer
+// when the batch's documents reach the memory limit: the events before the one that crossed it
+// are committed). Errors: kAborted (the stored record moved), kCancelled (work.interrupt went
+// above 0: the batch was abandoned), storage errors; nothing was committed on any error.
 Result<BatchOutcome> RunBatch(const WorkEnv& env, const WorkTarget& work,
                               const ProjectionRecord& record, Position target);
 
 // Calls the tick handler with `now_us` and records the tick. Returns the committed record.
-// Errors: kAborted (the stored record moved), storage errors.
+// Errors: kAborted (the stored record moved), kCancelled (interrupted), storage errors.
 Result<ProjectionRecord> RunTick(const WorkEnv& env, const WorkTarget& work,
                                  const ProjectionRecord& record, int64_t now_us);
 
 // Runs the handler again on `letter`'s event; on success removes the letter, else stores it
 // again with the new error and attempts + 1. Returns whether it succeeded.
-// Errors: kNotFound (the event is gone), storage errors.
+// Errors: kNotFound (the event is gone), kCancelled (interrupted), storage errors.
 Result<bool> ReplayDeadLetter(const WorkEnv& env, const WorkTarget& work, DeadLetter letter);
 
 // Calls `work.definition.on_event`, turning an exception into an error.

@@ -178,17 +178,24 @@ void ProjectionEngineImpl::SpawnWorker(ProjectionRuntime& rt) {
 
 void ProjectionEngineImpl::Stop() {
   std::vector<std::thread> workers;
+  // Runtimes are never removed, so the pointers stay valid; one registered meanwhile is not
+  // interrupted and must not be counted down.
+  std::vector<ProjectionRuntime*> interrupted;
   {
     std::lock_guard lock(mu_);
     if (!started_ || stopping_) return;
     stopping_ = true;
     WakeAllLocked();
     for (auto& [key, rt] : runtimes_) {
+      // Running work is abandoned: it was not committed, and is done again after a restart.
+      ++rt->interrupts;
+      interrupted.push_back(rt.get());
       if (rt->worker.joinable()) workers.push_back(std::move(rt->worker));
     }
   }
   cv_.notify_all();
   for (std::thread& t : workers) t.join();
+  for (ProjectionRuntime* rt : interrupted) EndInterrupt(*rt);
   // The workers stopped for good: let another node take the projections over now rather than
   // when this process exits.
   ReleaseLeases();
@@ -257,6 +264,7 @@ void ProjectionEngineImpl::WorkerLoop(ProjectionRuntime& rt) {
     lock.unlock();
 
     bool more = false;
+    bool interrupted = false;
     Status failure;
     if (run_events) {
       auto step = RunStep(rt, std::nullopt);
@@ -264,16 +272,26 @@ void ProjectionEngineImpl::WorkerLoop(ProjectionRuntime& rt) {
         more = step->more;
       } else if (step.status().code() == StatusCode::kAborted) {
         more = true;  // the record was reloaded or the lease lost: try again at once
+      } else if (step.status().code() == StatusCode::kCancelled) {
+        // Stop, Pause or Reset interrupted the batch: decide again once it has acted (the
+        // trigger is not served yet).
+        interrupted = more = true;
       } else if (step.status().code() != StatusCode::kFailedPrecondition) {
         failure = step.status();
       }
     }
     if (tick_due && failure.ok()) {
       Status ticked = RunTickNow(rt, now);
-      if (!ticked.ok() && ticked.code() != StatusCode::kAborted) failure = ticked;
+      if (!ticked.ok() && ticked.code() != StatusCode::kAborted &&
+          ticked.code() != StatusCode::kCancelled) {
+        failure = ticked;
+      }
     }
 
     lock.lock();
+    while (interrupted && !stopping_ && rt.interrupts.load() > 0) {
+      clock_.WaitUntil(lock, rt.cv, clock_.NowMicros() + options_.external_poll_interval_us);
+    }
     now = clock_.NowMicros();
     if (!failure.ok()) {
       rt.retry_at_us = now + options_.retry_backoff_us;
@@ -366,6 +384,25 @@ Status ProjectionEngineImpl::RunTickNow(ProjectionRuntime& rt, int64_t now_us) {
   return Status::OK();
 }
 
+std::unique_lock<std::mutex> ProjectionEngineImpl::LockRunInterrupting(ProjectionRuntime& rt) {
+  std::unique_lock run(rt.run_mu, std::try_to_lock);
+  if (run.owns_lock()) return run;
+  ++rt.interrupts;
+  run.lock();
+  EndInterrupt(rt);
+  return run;
+}
+
+void ProjectionEngineImpl::EndInterrupt(ProjectionRuntime& rt) {
+  {
+    // Under mu_, so that a waiter checking the count under mu_ cannot miss the wake-up.
+    std::lock_guard lock(mu_);
+    --rt.interrupts;
+  }
+  rt.cv.notify_all();
+  cv_.notify_all();
+}
+
 Result<ProjectionRecord> ProjectionEngineImpl::StoredRecord(std::string_view name,
                                                             int32_t version) {
   TRIAD_ASSIGN_OR_RETURN(auto records, backend_.ListProjections());
@@ -410,6 +447,15 @@ Result<Position> ProjectionEngineImpl::RunOnce(std::string_view name,
     if (!step.ok()) {
       if (step.status().code() == StatusCode::kAborted && ++aborts < 10) {
         TRIAD_RETURN_IF_ERROR(RequireLease(name));  // aborted because the lease was lost?
+        continue;
+      }
+      // Interrupted by Stop, Pause or Reset: try again once it has acted (a paused projection
+      // then fails with kFailedPrecondition).
+      if (step.status().code() == StatusCode::kCancelled && ++aborts < 10) {
+        std::unique_lock lock(mu_);
+        while (rt->interrupts.load() > 0) {
+          clock_.WaitUntil(lock, cv_, clock_.NowMicros() + options_.external_poll_interval_us);
+        }
         continue;
       }
       return step.status();

@@ -13,6 +13,7 @@
 
 #include "triad/projection_engine.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -37,6 +38,9 @@ struct ProjectionRuntime {
   ProjectionDefinition definition;
   StorageNames storage;
   std::mutex run_mu;
+  // Above 0 while Stop(), Pause() or Reset() wants running work (a long Lua handler) to end at
+  // once, uncommitted: a count, as they may overlap.
+  std::atomic<int> interrupts{0};
   // The worker waits on its own condition variable (with the engine's mu_): a clock keeps one
   // registration per (mutex, cv) pair, so waiters must not share one with the worker.
   std::condition_variable cv;
@@ -123,8 +127,12 @@ class ProjectionEngineImpl final : public ProjectionEngine {
     Position checkpoint = 0;
   };
 
-  WorkEnv Env() { return WorkEnv{store_, backend_, clock_, options_.batch_size}; }
-  static WorkTarget Work(ProjectionRuntime& rt) { return WorkTarget{rt.definition, rt.storage}; }
+  WorkEnv Env() {
+    return WorkEnv{store_, backend_, clock_, options_.batch_size, options_.max_batch_bytes};
+  }
+  static WorkTarget Work(ProjectionRuntime& rt) {
+    return WorkTarget{rt.definition, rt.storage, &rt.interrupts};
+  }
 
   // ---- engine_impl.cc: workers and batches ----
   void SpawnWorker(ProjectionRuntime& rt);  // REQUIRES: mu_ held
@@ -144,6 +152,11 @@ class ProjectionEngineImpl final : public ProjectionEngine {
   // Runs one batch up to min(head, stop_at, up_to).
   Result<Step> RunStep(ProjectionRuntime& rt, std::optional<Position> up_to);
   Status RunTickNow(ProjectionRuntime& rt, int64_t now_us);
+  // Takes rt.run_mu; if work holds it, interrupts that work first (it is abandoned uncommitted
+  // and done again later), so an operator action does not wait for a long handler.
+  std::unique_lock<std::mutex> LockRunInterrupting(ProjectionRuntime& rt);
+  // Lowers rt.interrupts and wakes the workers and waiters that wait for it to reach 0.
+  void EndInterrupt(ProjectionRuntime& rt);
   // Re-reads the record from the store after another writer moved it.
   Status ReloadRecord(ProjectionRuntime& rt);
   ProjectionRuntime* FindRuntime(std::string_view name, int32_t version);  // REQUIRES: mu_
@@ -159,9 +172,11 @@ class ProjectionEngineImpl final : public ProjectionEngine {
   // The version an operator names: `version`, or for 0 the serving version (without one, the
   // newest not retired). Errors: kNotFound.
   Result<Target> Resolve(std::string_view name, int32_t version);
-  // Changes the stored record of `target` in one transaction and mirrors it in memory.
+  // Changes the stored record of `target` in one transaction and mirrors it in memory. With
+  // `interrupt_running`, work in progress is abandoned (LockRunInterrupting) instead of awaited.
   // Errors: kNotFound, kFailedPrecondition (the version is retired), `change`'s, storage errors.
-  Status UpdateRecord(const Target& target, const std::function<Status(ProjectionRecord&)>& change);
+  Status UpdateRecord(const Target& target, const std::function<Status(ProjectionRecord&)>& change,
+                      bool interrupt_running = false);
 
   // ---- engine_queries.cc ----
   Result<Route> FindRoute(std::string_view collection);

@@ -148,9 +148,13 @@ Result<ProjectionEngineImpl::Target> ProjectionEngineImpl::Resolve(std::string_v
 }
 
 Status ProjectionEngineImpl::UpdateRecord(const Target& target,
-                                          const std::function<Status(ProjectionRecord&)>& change) {
+                                          const std::function<Status(ProjectionRecord&)>& change,
+                                          bool interrupt_running) {
   std::unique_lock<std::mutex> run;
-  if (target.runtime != nullptr) run = std::unique_lock(target.runtime->run_mu);
+  if (target.runtime != nullptr) {
+    run = interrupt_running ? LockRunInterrupting(*target.runtime)
+                            : std::unique_lock(target.runtime->run_mu);
+  }
   const std::string key = ProjectionKeyString(target.name, target.version);
   ProjectionRecord record;
   {
@@ -178,10 +182,13 @@ Status ProjectionEngineImpl::UpdateRecord(const Target& target,
 
 Status ProjectionEngineImpl::Pause(std::string_view name, int32_t version) {
   TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
-  return UpdateRecord(target, [](ProjectionRecord& r) {
-    r.paused = true;
-    return Status::OK();
-  });
+  return UpdateRecord(
+      target,
+      [](ProjectionRecord& r) {
+        r.paused = true;
+        return Status::OK();
+      },
+      /*interrupt_running=*/true);
 }
 
 Status ProjectionEngineImpl::Resume(std::string_view name, int32_t version) {
@@ -285,7 +292,7 @@ Status ProjectionEngineImpl::Skip(std::string_view name, int32_t version) {
 Status ProjectionEngineImpl::Reset(std::string_view name, int32_t version) {
   TRIAD_ASSIGN_OR_RETURN(Target target, Resolve(name, version));
   std::unique_lock<std::mutex> run;
-  if (target.runtime != nullptr) run = std::unique_lock(target.runtime->run_mu);
+  if (target.runtime != nullptr) run = LockRunInterrupting(*target.runtime);
   ProjectionRecord record;
   {
     TRIAD_ASSIGN_OR_RETURN(auto txn, backend_.BeginWrite());

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "scripting/lua_runtime.h"
+
 namespace triad::internal {
 namespace {
 
@@ -10,6 +12,11 @@ namespace {
 // pcall re-raises it anyway) cannot keep running.
 void CountHook(lua_State* state, lua_Debug* /*unused*/) {
   LuaBudget& budget = BudgetOf(state);
+  if (budget.interrupted ||
+      (budget.call != nullptr && budget.call->ctx != nullptr && budget.call->ctx->Interrupted())) {
+    budget.interrupted = true;
+    luaL_error(state, "%s was interrupted by the engine", budget.phase);
+  }
   budget.executed += budget.hook_step;
   if (budget.executed < budget.max_instructions) return;
   budget.instructions_hit = true;
@@ -22,6 +29,7 @@ void CountHook(lua_State* state, lua_Debug* /*unused*/) {
 void LuaBudget::StartCall(const char* what, LuaCall* current) {
   memory_hit = false;
   instructions_hit = false;
+  interrupted = false;
   executed = 0;
   phase = what;
   call = current;

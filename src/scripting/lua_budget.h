@@ -28,11 +28,17 @@ struct LuaBudget {
   int hook_step = 0;
   // Set when the hook stopped the call; reset at the start of each call.
   bool instructions_hit = false;
+  // Set when the hook stopped the call because the engine interrupted it
+  // (ProjectionContext::Interrupted); reset at the start of each call.
+  bool interrupted = false;
 
   // What runs ("on_event", "on_tick", "loading the script"), for limit messages.
   const char* phase = "";
   // The call in progress, for the ctx methods; nullptr between calls.
   LuaCall* call = nullptr;
+
+  // Whether a limit or an interruption stopped the call: the script must not go on.
+  bool Stopped() const { return memory_hit || instructions_hit || interrupted; }
 
   // Clears the per-call flags and counters before a call named `what`.
   void StartCall(const char* what, LuaCall* current);
@@ -41,7 +47,8 @@ struct LuaBudget {
 // lua_Alloc refusing growth past max_memory_bytes. `ud` is the LuaBudget.
 void* BudgetedAlloc(void* ud, void* ptr, size_t osize, size_t nsize);
 
-// Installs the instruction-count hook on `state`.
+// Installs the instruction-count hook on `state`. Every hook_step instructions it also checks
+// whether the engine interrupted the call.
 void InstallInstructionHook(lua_State* state, LuaBudget& budget);
 
 // The budget of `state` (its allocator's user data).

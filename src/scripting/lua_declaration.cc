@@ -124,9 +124,9 @@ Result<ProjectionDefinition> ParseDeclaration(const nlohmann::json& declaration,
   def.version = version == 0 ? 1 : version;
   if (!declaration.is_object()) return InvalidArgumentError("the declaration must be a table");
   static const std::set<std::string, std::less<>> kKnown = {
-      "name",        "version",      "event_types",     "categories",
-      "key",         "error_policy", "trigger",         "record_sources",
-      "collections", "batch_size",   "tick_interval_ms"};
+      "name",        "version",      "event_types",      "categories",
+      "key",         "error_policy", "trigger",          "record_sources",
+      "collections", "batch_size",   "tick_interval_ms", "max_batch_bytes"};
   std::string unknown;
   for (const auto& [key, value] : declaration.items()) {
     if (!kKnown.contains(key)) unknown += (unknown.empty() ? "'" : ", '") + key + "'";
@@ -135,7 +135,8 @@ Result<ProjectionDefinition> ParseDeclaration(const nlohmann::json& declaration,
     return InvalidArgumentError(
         "declaration: unknown keys " + unknown +
         " (known: name, version, event_types, categories, key, error_policy, trigger, "
-        "record_sources, collections, batch_size, tick_interval_ms, on_event, on_tick)");
+        "record_sources, collections, batch_size, max_batch_bytes, tick_interval_ms, on_event, "
+        "on_tick)");
   }
   if (const auto it = declaration.find("name"); it != declaration.end()) {
     if (!it->is_string()) return Bad("name", "a string");
@@ -186,6 +187,10 @@ Result<ProjectionDefinition> ParseDeclaration(const nlohmann::json& declaration,
       Result<int64_t> size = PositiveInteger(value, key);
       if (!size.ok()) return size.status();
       def.batch_size = static_cast<size_t>(*size);
+    } else if (key == "max_batch_bytes") {
+      Result<int64_t> bytes = PositiveInteger(value, key);
+      if (!bytes.ok()) return bytes.status();
+      def.max_batch_bytes = static_cast<size_t>(*bytes);
     } else if (key == "tick_interval_ms") {
       Result<int64_t> ms = PositiveInteger(value, key);
       if (!ms.ok()) return ms.status();

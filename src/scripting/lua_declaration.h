@@ -1,8 +1,9 @@
 // The declaration table a script returns, turned into a ProjectionDefinition (without handlers).
 //
 // Keys: name, version, event_types, categories, key, error_policy, trigger, record_sources,
-// collections, tick_interval_ms, batch_size (on_event/on_tick are taken out before). Any other
-// key is an error naming it, so a typo ("categorys") does not silently widen the filter.
+// collections, tick_interval_ms, batch_size, max_batch_bytes (on_event/on_tick are taken out
+// before). Any other key is an error naming it, so a typo ("categorys") does not silently widen
+// the filter.
 //
 // Thread-safety: a pure function.
 #pragma once

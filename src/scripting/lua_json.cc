@@ -1,5 +1,7 @@
 #include "scripting/lua_json.h"
 
+#include "triad/event.h"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -7,8 +9,6 @@
 
 namespace triad::internal {
 namespace {
-
-constexpr int kMaxDepth = 64;
 
 char array_mark_tag;
 char null_tag;
@@ -72,8 +72,9 @@ bool Convert(lua_State* state, int index, int depth, nlohmann::json* out, std::s
 
 bool ConvertTable(lua_State* state, int index, int depth, nlohmann::json* out, std::string* path,
                   std::string* error) {
-  if (depth >= kMaxDepth) {
-    return Fail(error, "tables nested deeper than " + std::to_string(kMaxDepth) +
+  // `depth` tables enclose this one: it is level depth + 1.
+  if (depth >= kMaxJsonDepth) {
+    return Fail(error, "tables nested deeper than " + std::to_string(kMaxJsonDepth) +
                            " levels (a table containing itself?)");
   }
   if (lua_checkstack(state, 4) == 0) return Fail(error, "Lua stack exhausted");
@@ -187,21 +188,26 @@ void* ArrayMarkKey() { return &array_mark_tag; }
 void* NullSentinel() { return &null_tag; }
 
 void RegisterArrayMark(lua_State* state) {
-  lua_createtable(state, 0, 1);
+  lua_createtable(state, 0, 2);
   lua_pushliteral(state, "array");
   lua_setfield(state, -2, "__name");
+  // Out of the scripts' reach (getmetatable answers false): a script that could add __gc to it
+  // would have every array marked for finalization (lua_sandbox.h).
+  lua_pushboolean(state, 0);
+  lua_setfield(state, -2, "__metatable");
   lua_rawsetp(state, LUA_REGISTRYINDEX, ArrayMarkKey());
 }
 
 namespace {
 
-// Event data is not limited in depth when appended; the C stack is.
-constexpr int kMaxPushDepth = 200;
-
 // Locals are pointers and trivially destructible iterators only: a Lua error (memory) may
 // longjmp out of any frame of this recursion.
+// `depth` containers enclose `value`. The bound is the store's (appends deeper than it are
+// refused), so every event's data can be pushed; it also keeps this recursion's C stack small.
 void PushAt(lua_State* state, const nlohmann::json& value, int depth) {
-  if (depth > kMaxPushDepth) luaL_error(state, "JSON nested deeper than %d levels", kMaxPushDepth);
+  if (value.is_structured() && depth >= kMaxJsonDepth) {
+    luaL_error(state, "JSON nested deeper than %d levels", kMaxJsonDepth);
+  }
   luaL_checkstack(state, 4, "JSON nested too deeply");
   switch (value.type()) {
     case nlohmann::json::value_t::null:

@@ -26,14 +26,15 @@ void* NullSentinel();
 // Creates the array metatable in the registry. Call once per state, in a protected call.
 void RegisterArrayMark(lua_State* state);
 
-// Pushes `value` as a Lua value. May raise a Lua error (memory, nesting): call only inside a
+// Pushes `value` as a Lua value. May raise a Lua error (memory, nesting deeper than
+// kMaxJsonDepth, which appended events never are): call only inside a
 // protected call, from a frame without C++ objects that need destructors.
 void PushJson(lua_State* state, const nlohmann::json& value);
 
 // Converts the Lua value at `index` into `*out`. Never raises a Lua error. Returns false with
 // `*error` set to a message naming the path of the bad value ("at items[2].price: ...") for NaN or
 // infinite numbers, non-string keys, mixed tables, functions, invalid UTF-8 and nesting deeper
-// than 64 levels (cycles).
+// than kMaxJsonDepth levels (triad/event.h; also catches cycles).
 bool ToJson(lua_State* state, int index, nlohmann::json* out, std::string* error);
 
 }  // namespace triad::internal

@@ -198,7 +198,10 @@ Status LuaRuntime::Run(LuaCall& call, lua_CFunction body, const char* what) {
   lua_settop(state_, 0);
   Status result;
   bool limit = true;
-  if (budget_.memory_hit || rc == LUA_ERRMEM) {
+  if (budget_.interrupted) {
+    result = CancelledError(std::string(what) +
+                            " was interrupted by the engine (stopping, or a pause or reset)");
+  } else if (budget_.memory_hit || rc == LUA_ERRMEM) {
     result = ResourceExhaustedError("memory limit of " + std::to_string(budget_.max_memory_bytes) +
                                     " bytes exceeded in " + what);
   } else if (budget_.instructions_hit) {

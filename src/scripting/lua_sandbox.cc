@@ -6,13 +6,13 @@
 namespace triad::internal {
 namespace {
 
-// pcall that lets limit errors through: once a limit is hit the call must end, whatever the
-// script catches.
+// pcall that lets limit errors (and interruptions) through: once a limit is hit the call must
+// end, whatever the script catches.
 int LimitedPcall(lua_State* state) {
   luaL_checkany(state, 1);
   const int status = lua_pcall(state, lua_gettop(state) - 1, LUA_MULTRET, 0);
   const LuaBudget& budget = BudgetOf(state);
-  if (status == LUA_ERRMEM || budget.memory_hit || budget.instructions_hit) {
+  if (status == LUA_ERRMEM || budget.Stopped()) {
     return lua_error(state);
   }
   luaL_checkstack(state, 1, nullptr);
@@ -30,6 +30,32 @@ int MarkArray(lua_State* state) {
   luaL_checktype(state, 1, LUA_TTABLE);
   lua_settop(state, 1);
   lua_rawgetp(state, LUA_REGISTRYINDEX, ArrayMarkKey());
+  lua_setmetatable(state, 1);
+  return 1;
+}
+
+// setmetatable refusing a metatable with __gc. Lua runs finalizers during collections with hooks
+// off, so a finalizer would run outside the instruction limit (and again at lua_close): one
+// looping forever would hang the engine. Lua marks a table for finalization only when its
+// metatable has __gc at the moment it is set, so adding __gc to the metatable afterwards does
+// nothing; the C code of the sandbox sets only its own metatables, which scripts cannot reach.
+int SetMetatableWithoutGc(lua_State* state) {
+  const int type = lua_type(state, 2);
+  luaL_checktype(state, 1, LUA_TTABLE);
+  luaL_argexpected(state, type == LUA_TNIL || type == LUA_TTABLE, 2, "nil or table");
+  if (type == LUA_TTABLE) {
+    lua_pushliteral(state, "__gc");
+    if (lua_rawget(state, 2) != LUA_TNIL) {
+      return luaL_error(state,
+                        "setmetatable: __gc metamethods are not allowed (finalizers would run "
+                        "outside the instruction limit)");
+    }
+    lua_pop(state, 1);
+  }
+  if (luaL_getmetafield(state, 1, "__metatable") != LUA_TNIL) {
+    return luaL_error(state, "cannot change a protected metatable");
+  }
+  lua_settop(state, 2);
   lua_setmetatable(state, 1);
   return 1;
 }
@@ -61,6 +87,8 @@ void OpenSandbox(lua_State* state, std::string_view projection_name) {
   }
   lua_pushcfunction(state, LimitedPcall);
   lua_setglobal(state, "pcall");
+  lua_pushcfunction(state, SetMetatableWithoutGc);
+  lua_setglobal(state, "setmetatable");
   lua_getglobal(state, LUA_MATHLIBNAME);
   lua_pushnil(state);
   lua_setfield(state, -2, "random");

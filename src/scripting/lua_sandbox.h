@@ -8,6 +8,8 @@
 // enforced by the allocator; a script must not tune the collector), xpcall (its handler would
 // run while a limit error unwinds), math.random/randomseed (handlers must be deterministic).
 // pcall is replaced by one that re-raises limit errors, so a script cannot catch them.
+// setmetatable is replaced by one that refuses a metatable with __gc: finalizers run outside
+// the instruction limit (Lua turns hooks off while they run).
 //
 // Thread-safety: functions on one lua_State, under its runtime's mutex.
 #pragma once

@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <string>
 #include <unordered_set>
 
@@ -33,6 +34,43 @@ Status ExtractIdField(simdjson::dom::object metadata, std::string_view field, st
   }
   out.assign(text);
   return Status::OK();
+}
+
+// The deepest nesting of objects and arrays in `json`, counting no further than `stop_above`
+// + 1. Brackets inside strings are skipped; the text is otherwise not checked (the parser does).
+int NestingDepth(std::string_view json, int stop_above) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > stop_above) return deepest;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Checked before parsing, so that JSON deeper than the parser's own bound (1,024) also gets this
+// message rather than a generic parse error.
+Status ValidateDepth(std::string_view json, std::string_view what) {
+  if (NestingDepth(json, kMaxJsonDepth) <= kMaxJsonDepth) return Status::OK();
+  return InvalidArgumentError(std::string(what) + " nests objects and arrays deeper than " +
+                              std::to_string(kMaxJsonDepth) + " levels; the limit is " +
+                              std::to_string(kMaxJsonDepth));
 }
 
 }  // namespace
@@ -132,8 +170,10 @@ Result<std::vector<PreparedEvent>> PrepareEvents(std::span<const NewEvent> event
     if (!seen_ids.insert(out.id).second) {
       return fail(InvalidArgumentError("id " + out.id + " appears twice in the append"));
     }
+    if (Status s = ValidateDepth(in.data, "data"); !s.ok()) return fail(s);
     if (Status s = ValidateJsonObject(in.data, "data"); !s.ok()) return fail(s);
     const std::string_view metadata = in.metadata.empty() ? std::string_view("{}") : in.metadata;
+    if (Status s = ValidateDepth(metadata, "metadata"); !s.ok()) return fail(s);
     simdjson::dom::element root;
     const auto error = ThreadParser().parse(metadata.data(), metadata.size()).get(root);
     if (error != simdjson::SUCCESS) {

@@ -22,12 +22,13 @@ Status ValidateStreamName(std::string_view stream, const Options& options);
 Status ValidateEventType(std::string_view type, const Options& options);
 
 // OK iff `json` is a well-formed JSON object in valid UTF-8. `what` names it in the error.
+// (Appends also check the nesting depth, kMaxJsonDepth; stored events are not re-judged by it.)
 Status ValidateJsonObject(std::string_view json, std::string_view what);
 
-// Checks every event of one append against the limits and syntax rules, assigns ids to events
-// without one (UUIDv7 from `clock`), canonicalizes client ids, and extracts correlation_id and
-// causation_id from metadata. `client_ids` receives, per event, whether its id came from the
-// caller.
+// Checks every event of one append against the limits (kMaxJsonDepth included) and syntax rules,
+// assigns ids to events without one (UUIDv7 from `clock`), canonicalizes client ids, and extracts
+// correlation_id and causation_id from metadata. `client_ids` receives, per event, whether its id
+// came from the caller.
 Result<std::vector<PreparedEvent>> PrepareEvents(std::span<const NewEvent> events,
                                                  const Options& options, Clock& clock,
                                                  std::vector<bool>& client_ids);

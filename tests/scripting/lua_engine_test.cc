@@ -258,5 +258,36 @@ return {
   }
 }
 
+// ctx:find sees the running handler's own writes (they go into the batch's transaction first);
+// when that handler then fails, its writes are rolled back and the batch's other events commit.
+TEST_F(LuaEngineTest, FindSeesTheCallsOwnWritesAndAFailedCallLeavesNoTrace) {
+  ASSERT_OK(RegisterLua("seen", R"(
+return {
+  event_types = {"Item"},
+  key = "stream",
+  error_policy = "skip",
+  collections = {items = {indexes = {{path = "n", type = "number"}}}},
+  on_event = function(e, ctx)
+    ctx:put("items", e.stream, {n = e.data.n})
+    local found = ctx:find("items", {where = {{"n", "ge", 0}}})
+    ctx:update("items", e.stream, function(d) d.seen = #found return d end)
+    if e.data.bad then error("bad item") end
+  end,
+})"));
+  Append("item-a", "Item", {{"n", 1}});
+  const Position bad = Append("item-b", "Item", {{"n", 2}, {"bad", true}});
+  Append("item-c", "Item", {{"n", 3}});
+  auto run = engine_->RunOnce("seen");
+  ASSERT_OK(run);
+  EXPECT_EQ(*run, Head());
+  EXPECT_EQ(Body("items", "item-a"), nlohmann::json({{"n", 1}, {"seen", 1}}));
+  EXPECT_TRUE(Body("items", "item-b").is_null());
+  EXPECT_EQ(Body("items", "item-c"), nlohmann::json({{"n", 3}, {"seen", 2}}));
+  auto letters = engine_->ListDeadLetters("seen");
+  ASSERT_OK(letters);
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ((*letters)[0].position, bad);
+}
+
 }  // namespace
 }  // namespace triad::testing

@@ -2,6 +2,8 @@
 // bodies and statuses of docs/http-api.md, plus the transport's 404/405/400 answers.
 #include "testing/test_util.h"
 
+#include "triad/event.h"
+
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -40,6 +42,33 @@ TEST_F(StreamRoutesTest, AppendAnswers201WithPositionsAndStoresDataByteForByte) 
   EXPECT_EQ((*events)[0].data, R"({"owner" : "ada",  "n":1.50})");
   EXPECT_EQ((*events)[0].correlation_id, "c-1");
   EXPECT_EQ((*events)[1].metadata, "{}");
+}
+
+// `levels` nested objects: {"a":{"a":{}}} is 3 levels.
+std::string Nested(int levels) {
+  std::string text;
+  for (int i = 1; i < levels; ++i) text += R"({"a":)";
+  text += "{}";
+  text.append(static_cast<size_t>(levels - 1), '}');
+  return text;
+}
+
+TEST_F(StreamRoutesTest, DataNestedDeeperThanTheLimitIs400NamingTheLimit) {
+  for (int levels : {kMaxJsonDepth + 1, 1000}) {
+    auto deep = server_.Call("POST", "/streams/deep-1",
+                             R"({"events":[{"type":"Deep","data":)" + Nested(levels) + "}]}");
+    EXPECT_EQ(deep.status, 400) << deep.body;
+    EXPECT_EQ(JsonOf(deep)["error"]["code"], "invalid_argument");
+    EXPECT_EQ(JsonOf(deep)["error"]["message"],
+              "event 0: data nests objects and arrays deeper than 128 levels; the limit is 128")
+        << levels;
+  }
+  EXPECT_EQ(server_.Head(), 0);
+  auto at_limit = server_.Call("POST", "/streams/deep-1",
+                               R"({"events":[{"type":"Deep","data":)" + Nested(kMaxJsonDepth) +
+                                   R"(,"metadata":)" + Nested(kMaxJsonDepth) + "}]}");
+  EXPECT_EQ(at_limit.status, 201) << at_limit.body;
+  EXPECT_EQ(server_.Head(), 1);
 }
 
 TEST_F(StreamRoutesTest, IdempotentRetryAnswers200AlreadyStored) {

@@ -2,6 +2,8 @@
 
 #include "triad/consumer_groups.h"
 
+#include <chrono>
+#include <future>
 #include <string>
 #include <utility>
 
@@ -161,7 +163,18 @@ Status Server::Wait() {
            {{"in_flight", std::to_string(parts_->http->in_flight())},
             {"timeout_ms", std::to_string(parts_->config.shutdown_timeout_ms)}});
   parts_->http->Stop(parts_->config.shutdown_timeout_ms);
-  parts_->engine->Stop();
+  // Stop() interrupts projection handlers between Lua instructions, but not inside one long C
+  // call (a pathological string.find). Such work is waited for at most shutdown_timeout_ms too;
+  // then the process exits without it: the batch was never committed, and the projection goes
+  // on from its checkpoint at the next start. (The engine cannot be destroyed under a thread
+  // that still runs in it, so exiting is the only way to keep the bound.)
+  auto engine_stopped = std::async(std::launch::async, [this] { parts_->engine->Stop(); });
+  if (engine_stopped.wait_for(std::chrono::milliseconds(parts_->config.shutdown_timeout_ms)) !=
+      std::future_status::ready) {
+    LogEvent("error", "projection work did not stop within shutdown_timeout_ms; exiting without it",
+             {{"timeout_ms", std::to_string(parts_->config.shutdown_timeout_ms)}});
+    std::_Exit(0);
+  }
   // Closing in reverse order of opening; the store flushes as it closes.
   parts_->http.reset();
   parts_->scripts.reset();

@@ -60,8 +60,10 @@ class Server {
   void RequestStop();
 
   // Blocks until RequestStop(), then: stops accepting; /health answers 503; running requests
-  // finish (up to shutdown_timeout_ms); SSE clients get `event: disconnect`; the engine stops;
-  // the store closes. Returns OK after a clean shutdown. Idempotent.
+  // finish (up to shutdown_timeout_ms); SSE clients get `event: disconnect`; the engine stops
+  // (running projection work is interrupted and abandoned uncommitted; work stuck in one long C
+  // call is waited for up to shutdown_timeout_ms, then the process exits with status 0 without
+  // it); the store closes. Returns OK after a clean shutdown. Idempotent.
   Status Wait();
 
  private:
