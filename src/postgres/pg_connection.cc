@@ -45,7 +45,7 @@ StatusCode CodeOfSqlState(std::string_view state) {
       state == "53300") {
     return StatusCode::kUnavailable;
   }
-  if (state == "53100") return StatusCode::kResourceExhausted;   // disk_full
+  if (state == "53100") return StatusCode::kUnavailable;         // disk_full: retry when freed
   if (state == "25006") return StatusCode::kFailedPrecondition;  // read_only_sql_transaction
   if (state == "22021" || state == "22P02") return StatusCode::kInvalidArgument;
   return StatusCode::kInternal;

@@ -348,6 +348,12 @@ class SqliteBackend final : public Backend {
     if (options_.read_only) return FailedPreconditionError("the store is open read-only");
     std::unique_lock lock(writer_mu_);
     while (writer_busy_) writer_cv_.wait(lock);  // a snapshot save holds the writer
+    // A transaction left open by a failed commit whose rollback failed too: end it first, so the
+    // writer recovers instead of failing "cannot start a transaction within a transaction".
+    if (!sqlite3_get_autocommit(writer_->db())) {
+      TRIAD_RETURN_IF_ERROR(
+          writer_->Exec("ROLLBACK").Annotate("ending the transaction of a failed commit"));
+    }
     TRIAD_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE").Annotate("starting a write"));
     writer_busy_ = true;
     return std::unique_ptr<WriteTransaction>(new SqliteTransaction(*this, *writer_));
@@ -361,6 +367,17 @@ class SqliteBackend final : public Backend {
     std::lock_guard lock(writer_mu_);
     writer_busy_ = false;
     writer_cv_.notify_all();
+  }
+
+  Status ProbeWrite() override {
+    if (options_.read_only) return Status::OK();
+    TRIAD_ASSIGN_OR_RETURN(auto tx, BeginWrite());
+    // A row added and removed: the page is written to the WAL at commit (SQLite skips pages whose
+    // content an UPDATE leaves unchanged), and nothing stays behind.
+    TRIAD_RETURN_IF_ERROR(
+        writer_->Exec("INSERT INTO triad_meta (key, value) VALUES ('write_probe', ''); "
+                      "DELETE FROM triad_meta WHERE key = 'write_probe'"));
+    return tx->Commit().Annotate("probing whether writes work");
   }
 
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,

@@ -20,6 +20,8 @@ Status ErrorStatus(sqlite3* db, int rc, std::string_view context) {
     case SQLITE_PROTOCOL:
       return UnavailableError(std::move(message));
     case SQLITE_FULL:
+      // Space runs out on the machine, not in the caller's quota: retry once it is freed.
+      return UnavailableError(std::move(message));
     case SQLITE_NOMEM:
       return ResourceExhaustedError(std::move(message));
     case SQLITE_CORRUPT:
