@@ -200,8 +200,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const PgTarget& target,
   if (raw == nullptr) return ResourceExhaustedError("postgres: out of memory connecting");
   std::unique_ptr<PgConnection> conn(new PgConnection(raw));
   if (PQstatus(raw) != CONNECTION_OK) {
+    // libpq's text may quote parts of the conninfo (a malformed URI, a bad parameter value).
     return UnavailableError("postgres: cannot connect to " + target.display + ": " +
-                            Trimmed(PQerrorMessage(raw)));
+                            RedactSecrets(Trimmed(PQerrorMessage(raw)), target));
   }
   const std::string schema = QuoteIdentifier(target.schema);
   // Notices (e.g. "schema already exists, skipping") would go to stderr otherwise.
