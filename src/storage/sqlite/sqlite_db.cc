@@ -18,9 +18,9 @@ Status ErrorStatus(sqlite3* db, int rc, std::string_view context) {
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_PROTOCOL:
-      return UnavailableError(std::move(message));
+    // A full disk too: space runs out on the machine, not in the caller's quota; retry once it
+    // is freed.
     case SQLITE_FULL:
-      // Space runs out on the machine, not in the caller's quota: retry once it is freed.
       return UnavailableError(std::move(message));
     case SQLITE_NOMEM:
       return ResourceExhaustedError(std::move(message));
