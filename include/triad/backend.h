@@ -108,12 +108,19 @@ class Backend {
   // Starts the write transaction. Errors: kUnavailable (busy), kFailedPrecondition (read-only).
   virtual Result<std::unique_ptr<WriteTransaction>> BeginWrite() = 0;
 
-  // Whether the backend stays usable after a Commit() that failed with an unknown outcome. When
-  // false (the default: an embedded file may be in an unknown state), the EventStore refuses
-  // every later append until it is reopened. A server-backed store, whose failed commit either
-  // happened or did not and whose next transaction reads everything afresh, returns true: the
-  // client retries with the same event ids and gets the first result (promise 4).
+  // Whether the outcome of a Commit() that failed is left unknown. When false (the default: an
+  // embedded file only this process writes), the EventStore re-reads HeadPosition() once the
+  // transaction is over to tell the writers whether their appends were stored, and re-reads it
+  // again before the next write when that fails. A server-backed store, where other nodes commit
+  // too, returns true: the client retries with the same event ids and gets the first result
+  // (promise 4). Either way later appends are tried afresh.
   virtual bool SurvivesFailedCommit() const { return false; }
+
+  // Makes and commits a change that leaves the stored data as it was, to tell whether writes
+  // work again (space freed) after a failed commit; the EventStore calls it only then, from its
+  // health check. Errors: as Commit(). Default: OK (a backend whose writes never need space).
+  // Thread-safety: as BeginWrite().
+  virtual Status ProbeWrite() { return Status::OK(); }
 
   // Calls `on_commit(head)`, from a backend thread, whenever another process commits to the same
   // store, as soon as the backend hears of it (PostgreSQL: LISTEN/NOTIFY); nullptr stops the

@@ -51,7 +51,15 @@
 
 namespace triad {
 
-// The settings of one group, fixed at creation.
+// The longest duration a group setting or a poll's wait may have: 24 hours. Larger values are
+// refused (kInvalidArgument naming the setting and this bound) rather than overflowing the
+// deadline arithmetic.
+inline constexpr int64_t kMaxGroupDurationUs = int64_t{24} * 3600 * 1'000'000;
+// The most deliveries GroupSettings::max_attempts may allow.
+inline constexpr int32_t kMaxGroupAttempts = 1000;
+
+// The settings of one group, fixed at creation. Create() refuses values out of the bounds given
+// here with kInvalidArgument naming the setting and the bound.
 struct GroupSettings {
   // Event types it receives; empty: every type.
   std::vector<std::string> event_types;
@@ -59,13 +67,15 @@ struct GroupSettings {
   std::vector<std::string> categories;
   // The first position it considers (0 and 1: the start of the log).
   Position start_position = 1;
-  // Deliveries before a message is parked. >= 1. Default: 5.
+  // Deliveries before a message is parked. 1..kMaxGroupAttempts. Default: 5.
   int32_t max_attempts = 5;
-  // A delivered message not acked or nacked within this time is redelivered. Default: 30 s.
+  // A delivered message not acked or nacked within this time is redelivered.
+  // 1 us..kMaxGroupDurationUs. Default: 30 s.
   int64_t ack_timeout_us = 30'000'000;
-  // A member that has not polled for this long is gone. Default: 10 s.
+  // A member that has not polled for this long is gone. 1 us..kMaxGroupDurationUs. Default: 10 s.
   int64_t member_lease_us = 10'000'000;
-  // The first retry waits this long, each next one twice as long, up to the maximum.
+  // The first retry waits this long, each next one twice as long, up to the maximum. Both
+  // 0..kMaxGroupDurationUs, the maximum >= the first.
   int64_t retry_backoff_us = 1'000'000;
   int64_t max_retry_backoff_us = 60'000'000;
 };
@@ -81,6 +91,7 @@ struct PollOptions {
   // At most this many messages. 1..1000.
   size_t max_messages = 10;
   // Wait up to this long for at least one message (0: return at once, maybe empty).
+  // 0..kMaxGroupDurationUs.
   int64_t wait_us = 0;
 };
 
@@ -170,7 +181,7 @@ class ConsumerGroups {
   // nacks (on shared storage, any node's) and due retries or timeouts, and by looking every
   // 250 ms for other processes' commits. The delivery counts are durable before it returns.
   // Errors: kNotFound (group, also when deleted during the wait), kInvalidArgument (member name,
-  // max_messages, negative wait_us).
+  // max_messages, wait_us out of 0..kMaxGroupDurationUs).
   virtual Result<std::vector<GroupMessage>> Poll(std::string_view group, std::string_view member,
                                                  const PollOptions& options) = 0;
 

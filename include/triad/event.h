@@ -4,7 +4,8 @@
 // (docs/concepts.md):
 //   - `version` is its 0-based index in its stream;
 //   - `position` is its 1-based index in the global log, dense and in commit order;
-//   - `data` and `metadata` are JSON objects stored as the bytes received;
+//   - `data` and `metadata` are JSON objects stored as the bytes received; an object in them that
+//     repeats a member name is refused (include/triad/json_keys.h);
 //   - `metadata` may carry `correlation_id` and `causation_id` (strings), which are also exposed
 //     as first-class fields and indexed.
 //

@@ -68,9 +68,11 @@ class EventStore {
   // Errors: kInvalidArgument (bad stream name, type, JSON, or a limit exceeded; nothing stored),
   // kAborted (wrong expected version; status.current_version() holds the stream's version),
   // kAlreadyExists (an event id is already stored with other content or in another stream),
-  // kFailedPrecondition (read-only, or poisoned by an earlier failed commit: reopen),
-  // kUnavailable/kInternal (storage failed; the append may or may not have been stored:
-  // retry with the same ids to find out safely).
+  // kFailedPrecondition (read-only),
+  // kUnavailable (storage failed, e.g. the disk is full; the message says whether the append was
+  // rolled back or its outcome is unknown: retry with the same ids to find out safely; later
+  // appends are tried afresh, so the store recovers by itself once the cause is gone),
+  // kInternal (an unexpected storage error; outcome unknown as above).
   virtual Result<AppendResult> Append(std::string_view stream, ExpectedVersion expected,
                                       std::span<const NewEvent> events) = 0;
 
@@ -120,6 +122,12 @@ class EventStore {
   // summaries equal to their events, every event's JSON an object, plus the backend's own checks.
   // Reads the whole log; O(events). Problems are reported, not errors.
   virtual Result<CheckReport> Check() = 0;
+
+  // OK while appends are expected to work; kUnavailable naming the cause after a commit failed
+  // (e.g. the disk is full) until a later commit succeeds. When a commit failed, it first tries
+  // a small write (Backend::ProbeWrite), so it turns OK as soon as the cause is gone.
+  // Thread-safety: any thread.
+  virtual Status WriteHealth() { return Status::OK(); }
 
   // The backend's description, e.g. "sqlite:/path/triad.db".
   virtual std::string Describe() const = 0;

@@ -31,7 +31,7 @@ enum class StatusCode {
   // Optimistic concurrency conflict: the expected version did not match. Status::current_version()
   // carries the stream's version. Retry at a higher level after reloading.
   kAborted,
-  // The store is not in a state that allows the call (closed, poisoned after a failed commit).
+  // The store is not in a state that allows the call (closed, read-only).
   kFailedPrecondition,
   // A transient failure (a busy database, a lost connection). The same call may succeed later.
   kUnavailable,

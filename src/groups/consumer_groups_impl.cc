@@ -236,9 +236,9 @@ Result<std::vector<GroupMessage>> ConsumerGroupsImpl::Poll(std::string_view grou
     return InvalidArgumentError("max_messages must be 1..1000, got " +
                                 std::to_string(options.max_messages));
   }
-  if (options.wait_us < 0) {
-    return InvalidArgumentError("wait must be >= 0, got " + std::to_string(options.wait_us) +
-                                " us");
+  if (options.wait_us < 0 || options.wait_us > kMaxGroupDurationUs) {
+    return InvalidArgumentError("wait must be 0.." + std::to_string(kMaxGroupDurationUs) +
+                                " us (24 h), got " + std::to_string(options.wait_us) + " us");
   }
   const std::string name(member);
   const int64_t deadline = clock_->NowMicros() + options.wait_us;

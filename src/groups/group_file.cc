@@ -69,25 +69,17 @@ Result<std::unique_ptr<GroupFile>> GroupFile::Open(const std::string& path, bool
 
 Status GroupFile::Initialize(const std::string& path) {
   sqlite::Connection& db = *db_;
-  // Identify the file before changing anything in it: a foreign database stays untouched.
-  TRIAD_ASSIGN_OR_RETURN(const int64_t app_id, db.QueryInt("PRAGMA application_id"));
-  TRIAD_ASSIGN_OR_RETURN(const int64_t tables,
-                         db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
-  const bool fresh = app_id == 0 && tables == 0;
-  if (app_id != kApplicationId && !fresh) {
-    return DataLossError("'" + path + "' is an SQLite database but not a Triad group file");
-  }
-  if (path != ":memory:") TRIAD_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
+  const sqlite::FileKind kind{.application_id = kApplicationId,
+                              .create_sql = std::string(kCreateSchema) +
+                                            "INSERT OR IGNORE INTO cg_meta (key, value) VALUES "
+                                            "('schema_version', '" +
+                                            std::to_string(kSchemaVersion) + "');",
+                              .name = "Triad group file"};
+  TRIAD_RETURN_IF_ERROR(sqlite::OpenTriadFile(db, path, kind, /*create=*/true,
+                                              /*wal=*/path != ":memory:")
+                            .status());
   // An acknowledged Ack must survive power loss (consumer_groups.h).
   TRIAD_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous=FULL"));
-  if (fresh) {
-    return InTransaction([&]() -> Status {
-      TRIAD_RETURN_IF_ERROR(db.Exec(kCreateSchema));
-      return db.Exec("PRAGMA application_id=" + std::to_string(kApplicationId) +
-                     "; INSERT INTO cg_meta (key, value) VALUES ('schema_version', '" +
-                     std::to_string(kSchemaVersion) + "')");
-    });
-  }
   TRIAD_ASSIGN_OR_RETURN(
       const int64_t version,
       db.QueryInt("SELECT CAST(value AS INTEGER) FROM cg_meta WHERE key = 'schema_version'"));

@@ -32,6 +32,15 @@ Status CheckFilterList(const std::vector<std::string>& values, std::string_view 
   return Status::OK();
 }
 
+// A duration setting must lie in [min_us, kMaxGroupDurationUs]: past it, deadlines (now + the
+// duration) would overflow.
+Status CheckDuration(int64_t us, int64_t min_us, std::string_view what) {
+  if (us >= min_us && us <= kMaxGroupDurationUs) return Status::OK();
+  return InvalidArgumentError(std::string(what) + " must be " + std::to_string(min_us) + ".." +
+                              std::to_string(kMaxGroupDurationUs) + " us (at most 24 h), got " +
+                              std::to_string(us) + " us");
+}
+
 }  // namespace
 
 Status ValidateGroupName(std::string_view name) {
@@ -64,20 +73,15 @@ Result<GroupSettings> NormalizeSettings(const GroupSettings& settings) {
                                 std::to_string(s.start_position));
   }
   if (s.start_position == 0) s.start_position = 1;
-  if (s.max_attempts < 1) {
-    return InvalidArgumentError("max_attempts must be >= 1, got " + std::to_string(s.max_attempts));
+  if (s.max_attempts < 1 || s.max_attempts > kMaxGroupAttempts) {
+    return InvalidArgumentError("max_attempts must be 1.." + std::to_string(kMaxGroupAttempts) +
+                                ", got " + std::to_string(s.max_attempts));
   }
-  if (s.ack_timeout_us <= 0) {
-    return InvalidArgumentError("ack_timeout must be > 0, got " + std::to_string(s.ack_timeout_us) +
-                                " us");
-  }
-  if (s.member_lease_us <= 0) {
-    return InvalidArgumentError("member_lease must be > 0, got " +
-                                std::to_string(s.member_lease_us) + " us");
-  }
-  if (s.retry_backoff_us < 0) {
-    return InvalidArgumentError("retry_backoff must be >= 0, got " +
-                                std::to_string(s.retry_backoff_us) + " us");
+  if (Status st = CheckDuration(s.ack_timeout_us, 1, "ack_timeout"); !st.ok()) return st;
+  if (Status st = CheckDuration(s.member_lease_us, 1, "member_lease"); !st.ok()) return st;
+  if (Status st = CheckDuration(s.retry_backoff_us, 0, "retry_backoff"); !st.ok()) return st;
+  if (Status st = CheckDuration(s.max_retry_backoff_us, 0, "max_retry_backoff"); !st.ok()) {
+    return st;
   }
   if (s.max_retry_backoff_us < s.retry_backoff_us) {
     return InvalidArgumentError("max_retry_backoff (" + std::to_string(s.max_retry_backoff_us) +

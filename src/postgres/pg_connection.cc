@@ -45,7 +45,7 @@ StatusCode CodeOfSqlState(std::string_view state) {
       state == "53300") {
     return StatusCode::kUnavailable;
   }
-  if (state == "53100") return StatusCode::kResourceExhausted;   // disk_full
+  if (state == "53100") return StatusCode::kUnavailable;         // disk_full: retry when freed
   if (state == "25006") return StatusCode::kFailedPrecondition;  // read_only_sql_transaction
   if (state == "22021" || state == "22P02") return StatusCode::kInvalidArgument;
   return StatusCode::kInternal;
@@ -200,8 +200,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const PgTarget& target,
   if (raw == nullptr) return ResourceExhaustedError("postgres: out of memory connecting");
   std::unique_ptr<PgConnection> conn(new PgConnection(raw));
   if (PQstatus(raw) != CONNECTION_OK) {
+    // libpq's text may quote parts of the conninfo (a malformed URI, a bad parameter value).
     return UnavailableError("postgres: cannot connect to " + target.display + ": " +
-                            Trimmed(PQerrorMessage(raw)));
+                            RedactSecrets(Trimmed(PQerrorMessage(raw)), target));
   }
   const std::string schema = QuoteIdentifier(target.schema);
   // Notices (e.g. "schema already exists, skipping") would go to stderr otherwise.

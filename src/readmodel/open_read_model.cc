@@ -26,7 +26,8 @@ Result<std::unique_ptr<ReadModelBackend>> OpenReadModelBackend(const ReadModelOp
     path = uri.substr(7);
     if (path.starts_with("//")) path = path.substr(2);  // sqlite://PATH
   } else if (uri.find("://") != std::string_view::npos) {
-    return InvalidArgumentError("unsupported read-model URI '" + std::string(uri) +
+    return InvalidArgumentError("unsupported read-model URI '" +
+                                internal::pg::MaskUriPassword(uri) +
                                 "'; use sqlite:PATH, a file path, postgres://…, or memory:");
   }
   if (path.empty()) {

@@ -25,6 +25,9 @@ namespace triad::internal::readmodel {
 namespace {
 
 using sqlite::Connection;
+using sqlite::FileKind;
+using sqlite::FileState;
+using sqlite::OpenTriadFile;
 
 constexpr size_t kReaderConnections = 4;
 
@@ -179,44 +182,32 @@ class SqliteReadModel final : public ReadModelBackend {
   // Creates the schema on a new file, or checks an existing one; loads the catalog.
   Status Initialize(bool in_memory) {
     Connection& db = writer_->db();
-    // Identify the file before changing anything in it: a foreign database stays untouched.
-    TRIAD_ASSIGN_OR_RETURN(const int64_t app_id, db.QueryInt("PRAGMA application_id"));
-    TRIAD_ASSIGN_OR_RETURN(const int64_t tables,
-                           db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
-    const bool fresh = app_id == 0 && tables == 0;
-    if (app_id != kApplicationId && !fresh) {
-      return DataLossError("'" + path_ + "' is an SQLite database but not a Triad read-model file");
-    }
     const bool read_only = options_.read_only && !in_memory;
-    if (!read_only) TRIAD_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
+    const FileKind kind{.application_id = kApplicationId,
+                        .create_sql = std::string(kCreateSchema) +
+                                      "INSERT OR IGNORE INTO rm_meta (key, value) VALUES "
+                                      "('schema_version', '" +
+                                      std::to_string(kSchemaVersion) +
+                                      "'), ('catalog_version', '0');",
+                        .name = "Triad read-model file"};
+    TRIAD_ASSIGN_OR_RETURN(const FileState state,
+                           OpenTriadFile(db, path_, kind, /*create=*/!read_only,
+                                         /*wal=*/!read_only));
+    if (state == FileState::kEmpty) {
+      return NotFoundError("'" + path_ + "' holds no read-model store");
+    }
     // A temporary store has nothing to protect from a crash: never sync it.
     TRIAD_RETURN_IF_ERROR(db.Exec(in_memory ? "PRAGMA synchronous=OFF"
                                   : options_.durability == Durability::kFull
                                       ? "PRAGMA synchronous=FULL"
                                       : "PRAGMA synchronous=NORMAL"));
-    if (fresh) {
-      if (read_only) return NotFoundError("'" + path_ + "' holds no read-model store");
-      TRIAD_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
-      Status s = db.Exec(kCreateSchema);
-      if (s.ok()) {
-        s = db.Exec("PRAGMA application_id=" + std::to_string(kApplicationId) +
-                    "; INSERT INTO rm_meta (key, value) VALUES ('schema_version', '" +
-                    std::to_string(kSchemaVersion) + "'), ('catalog_version', '0')");
-      }
-      if (!s.ok()) {
-        db.Exec("ROLLBACK").IgnoreError();
-        return s.Annotate("creating the schema");
-      }
-      TRIAD_RETURN_IF_ERROR(db.Exec("COMMIT"));
-    } else {
-      TRIAD_ASSIGN_OR_RETURN(
-          const int64_t version,
-          db.QueryInt("SELECT CAST(value AS INTEGER) FROM rm_meta WHERE key = 'schema_version'"));
-      if (version > kSchemaVersion) {
-        return DataLossError("'" + path_ + "' has read-model schema version " +
-                             std::to_string(version) + ", newer than this binary's " +
-                             std::to_string(kSchemaVersion) + "; upgrade Triad");
-      }
+    TRIAD_ASSIGN_OR_RETURN(
+        const int64_t version,
+        db.QueryInt("SELECT CAST(value AS INTEGER) FROM rm_meta WHERE key = 'schema_version'"));
+    if (version > kSchemaVersion) {
+      return DataLossError("'" + path_ + "' has read-model schema version " +
+                           std::to_string(version) + ", newer than this binary's " +
+                           std::to_string(kSchemaVersion) + "; upgrade Triad");
     }
     TRIAD_ASSIGN_OR_RETURN(catalog_, LoadCatalog(db));
     return Status::OK();

@@ -29,7 +29,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(const Options& options, std::string
     path = uri.substr(7);
     if (path.starts_with("//")) path = path.substr(2);  // sqlite://PATH
   } else if (const size_t colon = uri.find("://"); colon != std::string_view::npos) {
-    return InvalidArgumentError("unsupported store URI '" + std::string(uri) +
+    return InvalidArgumentError("unsupported store URI '" + internal::pg::MaskUriPassword(uri) +
                                 "'; use sqlite:PATH, a file path, postgres://..., or memory:");
   }
   if (path.empty()) return InvalidArgumentError("store URI '" + std::string(uri) + "' has no path");

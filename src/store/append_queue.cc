@@ -70,14 +70,9 @@ Result<AppendResult> AppendQueue::Append(std::string_view stream, ExpectedVersio
     group_events += w->events.size();
     group_bytes += w->bytes;
   }
-  const Status poisoned = poisoned_;
   lock.unlock();
 
-  if (poisoned.ok()) {
-    CommitGroup(group);
-  } else {
-    for (Writer* w : group) w->result = poisoned;
-  }
+  CommitGroup(group);
 
   lock.lock();
   for (Writer* w : group) {
@@ -89,10 +84,61 @@ Result<AppendResult> AppendQueue::Append(std::string_view stream, ExpectedVersio
   return std::move(self.result);
 }
 
+Status AppendQueue::Health() {
+  Status failure;
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    failure = failure_;
+    generation = failure_generation_;
+  }
+  if (failure.ok()) return failure;
+  // Space may be back without anyone appending: a write probe tells.
+  if (Status probe = backend_.ProbeWrite(); !probe.ok()) {
+    return UnavailableError("writes fail: " + probe.ToString() +
+                            " (first failure: " + failure.message() + ")");
+  }
+  std::lock_guard lock(mu_);
+  if (failure_generation_ == generation) failure_ = Status::OK();  // no new failure meanwhile
+  return failure_;
+}
+
+Status AppendQueue::CommitFailed(const Status& commit, Position first) {
+  std::string outcome =
+      "the outcome of the appends in it is unknown (retry with the same event ids)";
+  if (!backend_.SurvivesFailedCommit()) {
+    // The transaction is over (rolled back if it did not commit): storage now tells whether the
+    // group is there. Positions are dense, so the group is absent iff the head is below it.
+    auto head = backend_.HeadPosition();
+    if (head.ok() && (first == 0 || *head < first)) {
+      outcome = "it was rolled back: the appends in it were not stored (retry them)";
+    } else {
+      verify_head_ = true;
+      if (!head.ok()) outcome += "; re-reading the head failed: " + head.status().ToString();
+    }
+  }
+  std::lock_guard lock(mu_);
+  ++failure_generation_;
+  failure_ = UnavailableError("the last append's commit failed (" + commit.message() +
+                              "); appends are retried, and the store is healthy again after the "
+                              "next successful write");
+  return commit.Annotate("commit failed; " + outcome);
+}
+
 void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
   auto fail_all = [&](const Status& s) {
     for (Writer* w : group) w->result = s;
   };
+  if (verify_head_) {
+    // After a commit of unknown outcome, storage is read afresh before anything is written: the
+    // next transaction then starts from what is really stored.
+    auto head = backend_.HeadPosition();
+    if (!head.ok()) {
+      return fail_all(UnavailableError("the store cannot verify its last failed commit (" +
+                                       head.status().ToString() + "); nothing was written"));
+    }
+    verify_head_ = false;
+  }
   auto tx_or = backend_.BeginWrite();
   if (!tx_or.ok()) return fail_all(tx_or.status());
   WriteTransaction& tx = **tx_or;
@@ -102,6 +148,7 @@ void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
   const int64_t recorded_at = std::max(clock_.NowMicros(), last_recorded_at_us_);
 
   Position head = 0;
+  Position first = 0;  // the lowest position the group inserted
   bool wrote = false;
   for (Writer* w : group) {
     if (Status s = tx.Savepoint(); !s.ok()) return fail_all(s);
@@ -109,29 +156,28 @@ void AppendQueue::CommitGroup(const std::vector<Writer*>& group) {
     const Status end = w->result.ok() ? tx.ReleaseSavepoint() : tx.RollbackToSavepoint();
     // When the savepoint cannot be undone alone (SQLite rolls back the whole transaction on
     // SQLITE_FULL or an I/O error), the group fails with the writer's own error, which names the
-    // cause; nothing was committed, so the store is not poisoned.
-    if (!end.ok()) return fail_all(w->result.ok() ? end : w->result.status());
+    // cause; nothing was committed.
+    if (!end.ok()) {
+      const Status cause = w->result.ok() ? end : w->result.status();
+      return fail_all(Status(cause.code(), cause.message() +
+                                               "; the transaction was rolled back: the appends "
+                                               "in it were not stored (retry them)"));
+    }
     if (w->result.ok() && !w->result->already_stored) {
+      if (!wrote) first = w->result->first_position;
       wrote = true;
       head = std::max(head, w->result->last_position);
     }
   }
   if (Status s = tx.Commit(); !s.ok()) {
-    if (backend_.SurvivesFailedCommit()) {
-      return fail_all(
-          s.Annotate("commit failed; the outcome of the appends in it is unknown (retry with "
-                     "the same event ids)"));
-    }
-    const Status failed = s.Annotate(
-        "commit failed; the outcome of the appends in it is unknown (retry with the "
-        "same event ids after reopening the store)");
-    std::lock_guard lock(mu_);
-    poisoned_ = FailedPreconditionError("the store is unusable after a failed commit (" +
-                                        s.ToString() + "); reopen it");
-    fail_all(failed);
-    return;
+    tx_or->reset();  // ends the transaction (a rollback if it is still open) before re-reading
+    return fail_all(CommitFailed(s, first));
   }
   last_recorded_at_us_ = recorded_at;
+  {
+    std::lock_guard lock(mu_);
+    failure_ = Status::OK();
+  }
   if (wrote) on_commit_(head);
 }
 

@@ -6,10 +6,15 @@
 // result. Positions are therefore assigned in commit order by one thread at a time (promise 2),
 // and one durable sync covers the whole group (leveldb DBImpl::Write / BuildBatchGroup).
 //
-// A failed commit poisons the queue: the outcome of that group is unknown, so every later append
-// fails with kFailedPrecondition until the store is reopened (leveldb RecordBackgroundError) —
-// unless the backend survives failed commits (a PostgreSQL server: the next transaction starts
-// afresh, and retries with the same ids are idempotent).
+// A failed commit (a full disk, an I/O error) never poisons the store for good. On an embedded
+// backend the leader re-reads the head from storage once the transaction is over: below the
+// group's first position, the group was rolled back and its writers are told it was not stored;
+// otherwise (or when the head cannot be read) they are told the outcome is unknown, and the next
+// leader re-reads the head before it writes again. Either way the store reports unhealthy
+// (Health()) until a commit or a write probe succeeds, and every later append is tried afresh, so
+// the store recovers by itself once space is back. A backend that survives failed commits (a
+// PostgreSQL server, where other nodes write too) reports the outcome as unknown; retries with
+// the same ids are idempotent.
 //
 // Thread-safety: Append() may be called from any number of threads.
 #pragma once
@@ -37,6 +42,11 @@ class AppendQueue {
   AppendQueue(Backend& backend, Clock& clock, const Options& options,
               std::function<void(Position)> on_commit);
 
+  // OK, or the failure of the last commit while no later commit or write probe has succeeded:
+  // kUnavailable naming the cause. Runs the backend's write probe when a commit failed, so it
+  // turns OK once the cause is gone even if nothing is appended.
+  Status Health();
+
   // Appends prepared events; blocks until the group holding them has committed or failed.
   // `client_ids[i]` tells whether events[i].id came from the caller (then idempotency applies).
   Result<AppendResult> Append(std::string_view stream, ExpectedVersion expected,
@@ -59,6 +69,10 @@ class AppendQueue {
   // Announces the group's streams and client-chosen ids to the transaction (one round trip on a
   // networked backend instead of one per append).
   static Status Prefetch(WriteTransaction& tx, const std::vector<Writer*>& group);
+  // The error for the writers of a group whose commit failed with `commit`, after the
+  // transaction ended; `first` is the lowest position the group inserted (0: none). Records the
+  // failure for Health().
+  Status CommitFailed(const Status& commit, Position first);
   // Applies one writer inside the open transaction.
   Result<AppendResult> ApplyOne(WriteTransaction& tx, Writer& writer, int64_t recorded_at_us);
   // The result for a re-sent append whose first event id is already stored as `first`.
@@ -71,8 +85,12 @@ class AppendQueue {
   const std::function<void(Position)> on_commit_;
 
   std::mutex mu_;
-  std::deque<Writer*> writers_;      // guarded by mu_; front is the leader
-  Status poisoned_;                  // guarded by mu_
+  std::deque<Writer*> writers_;  // guarded by mu_; front is the leader
+  Status failure_;               // guarded by mu_; the last commit's failure, until one succeeds
+  uint64_t failure_generation_ = 0;  // guarded by mu_; counts failures, for Health()
+  // Set when a failed commit's outcome could not be verified: the next leader re-reads the head
+  // from storage before it writes. Only the leader touches it.
+  bool verify_head_ = false;
   int64_t last_recorded_at_us_ = 0;  // only the leader touches it
 };
 

@@ -179,6 +179,11 @@ Result<BackendStats> EventStoreImpl::Stats() { return backend_.Stats(); }
 
 Result<CheckReport> EventStoreImpl::Check() { return CheckIntegrity(backend_); }
 
+Status EventStoreImpl::WriteHealth() {
+  if (options_.read_only) return Status::OK();
+  return queue_.Health();
+}
+
 std::string EventStoreImpl::Describe() const { return backend_.Describe(); }
 
 }  // namespace internal

@@ -36,6 +36,7 @@ class EventStoreImpl final : public EventStore {
   Result<std::optional<Snapshot>> LoadSnapshot(std::string_view stream) override;
   Result<BackendStats> Stats() override;
   Result<CheckReport> Check() override;
+  Status WriteHealth() override;
   std::string Describe() const override;
   uint64_t AddCommitListener(std::function<void(Position head)> listener) override;
   void RemoveCommitListener(uint64_t id) override;

@@ -1,5 +1,6 @@
 #include "store/event_validator.h"
 
+#include "util/json_keys.h"
 #include "util/quote.h"
 #include "util/uuid.h"
 
@@ -125,6 +126,17 @@ Status ValidateJsonObject(std::string_view json, std::string_view what) {
   return Status::OK();
 }
 
+Status ValidateNewJsonObject(std::string_view json, std::string_view what) {
+  simdjson::dom::element root;
+  const auto error = ThreadParser().parse(json.data(), json.size()).get(root);
+  if (error != simdjson::SUCCESS) {
+    return InvalidArgumentError(std::string(what) +
+                                " is not valid JSON: " + simdjson::error_message(error));
+  }
+  if (!root.is_object()) return InvalidArgumentError(std::string(what) + " is not a JSON object");
+  return CheckUniqueKeys(root, what);
+}
+
 Result<std::vector<PreparedEvent>> PrepareEvents(std::span<const NewEvent> events,
                                                  const Options& options, Clock& clock,
                                                  std::vector<bool>& client_ids) {
@@ -171,7 +183,7 @@ Result<std::vector<PreparedEvent>> PrepareEvents(std::span<const NewEvent> event
       return fail(InvalidArgumentError("id " + out.id + " appears twice in the append"));
     }
     if (Status s = ValidateDepth(in.data, "data"); !s.ok()) return fail(s);
-    if (Status s = ValidateJsonObject(in.data, "data"); !s.ok()) return fail(s);
+    if (Status s = ValidateNewJsonObject(in.data, "data"); !s.ok()) return fail(s);
     const std::string_view metadata = in.metadata.empty() ? std::string_view("{}") : in.metadata;
     if (Status s = ValidateDepth(metadata, "metadata"); !s.ok()) return fail(s);
     simdjson::dom::element root;
@@ -184,6 +196,7 @@ Result<std::vector<PreparedEvent>> PrepareEvents(std::span<const NewEvent> event
     if (root.get_object().get(object) != simdjson::SUCCESS) {
       return fail(InvalidArgumentError("metadata is not a JSON object"));
     }
+    if (Status s = CheckUniqueKeys(root, "metadata"); !s.ok()) return fail(s);
     if (Status s = ExtractIdField(object, "correlation_id", out.correlation_id); !s.ok()) {
       return fail(s);
     }

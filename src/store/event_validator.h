@@ -22,8 +22,13 @@ Status ValidateStreamName(std::string_view stream, const Options& options);
 Status ValidateEventType(std::string_view type, const Options& options);
 
 // OK iff `json` is a well-formed JSON object in valid UTF-8. `what` names it in the error.
-// (Appends also check the nesting depth, kMaxJsonDepth; stored events are not re-judged by it.)
+// (Appends also check the nesting depth, kMaxJsonDepth; stored events are not re-judged by it.
+// Check() uses it on stored events, which may predate the duplicate-key rule below.)
 Status ValidateJsonObject(std::string_view json, std::string_view what);
+
+// ValidateJsonObject, and no object in `json` repeats a member name (include/triad/json_keys.h):
+// what an append's data must pass.
+Status ValidateNewJsonObject(std::string_view json, std::string_view what);
 
 // Checks every event of one append against the limits (kMaxJsonDepth included) and syntax rules,
 // assigns ids to events without one (UUIDv7 from `clock`), canonicalizes client ids, and extracts

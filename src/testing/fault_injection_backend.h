@@ -22,7 +22,7 @@
 //   options.backend = &fault;
 //   auto store = triad::EventStore::Open(options, "memory:");
 //   fault.FailNthCommit(1, triad::UnavailableError("injected"));
-//   (*store)->Append(...);  // fails; the store is poisoned until it is reopened
+//   (*store)->Append(...);  // fails with kUnavailable; the next append is tried afresh
 //
 // Thread-safety: every method may be called from any thread. The wrapped backend's own rules still
 // apply (one write transaction at a time, used by one thread).

@@ -226,7 +226,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadNdjson{"UnknownField", R"({"type":"A","metdata":{}})",
                   "event 0 (line 1): unknown field 'metdata' (allowed: id, type, data, metadata)"},
         BadNdjson{"DuplicateField", R"({"type":"A","type":"B"})",
-                  "event 0 (line 1): field 'type' appears twice"},
+                  "event 0 (line 1): the event: key 'type' appears twice at the top level"},
+        BadNdjson{"DuplicateKeyInData", R"({"type":"A","data":{"n":{"x":1,"x":2}}})",
+                  "event 0 (line 1): the event: key 'x' appears twice in 'data.n'"},
         BadNdjson{"MetadataNotObject", R"({"type":"A","metadata":"x"})",
                   "event 0 (line 1): metadata is not a JSON object"},
         // Checked by the store, which numbers events the same way.

@@ -52,7 +52,9 @@ TEST(ParseEventLineTest, RefusesWhatIsNotAnEvent) {
       {R"({"type":"A","data":null})", "data is not a JSON object"},
       {R"({"type":"A","metadata":[]})", "metadata is not a JSON object"},
       {R"({"type":"A","stream":"s"})", "unknown field 'stream'"},
-      {R"({"type":"A","data":{},"data":{}})", "field 'data' appears twice"},
+      {R"({"type":"A","data":{},"data":{}})", "key 'data' appears twice at the top level"},
+      {R"({"type":"A","metadata":{"k":[{"a":1,"\u0061":2}]}})",
+       "key 'a' appears twice in 'metadata.k[0]'"},
   };
   for (const auto& [line, error] : cases) {
     auto event = ParseEventLine(line);

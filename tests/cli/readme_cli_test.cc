@@ -86,11 +86,6 @@ std::vector<std::string> ShellWords(const std::string& line) {
 class ReadmeCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("triad-readme-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     blocks_ = CliBlocks();
     ASSERT_EQ(blocks_.size(), 3u) << "README.md, Using the CLI: expected three sh blocks (both "
                                      "modes, embedded store, server)";
@@ -102,7 +97,6 @@ class ReadmeCliTest : public ::testing::Test {
       const CliResult stopped = server_->Wait(std::chrono::seconds(30));
       EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
     }
-    fs::remove_all(dir_);
   }
 
   // Starts `triad serve` on a store in the test's folder as scripts/run.sh does: the bank's Lua
@@ -164,7 +158,8 @@ class ReadmeCliTest : public ::testing::Test {
     for (const Json& s : statuses) EXPECT_NE(s.at("state"), "faulted") << s.dump();
   }
 
-  fs::path dir_;
+  triad::testing::TempDir temp_dir_{"triad-readme"};
+  const fs::path dir_ = temp_dir_.path();
   std::vector<std::vector<std::string>> blocks_;
   std::map<std::string, std::string> env_;
   std::unique_ptr<CliProcess> server_;

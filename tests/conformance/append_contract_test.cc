@@ -235,6 +235,8 @@ TEST_P(AppendContractTest, BadInputIsRefusedAndNothingIsStored) {
   bad_meta.metadata = R"({"correlation_id": 42})";
   NewEvent meta_array = Ev("A");
   meta_array.metadata = "[]";
+  NewEvent meta_repeated = Ev("A");
+  meta_repeated.metadata = R"({"trace":{"k":1,"k":2}})";
   const std::vector<BadAppend> cases = {
       {"empty stream", "", {Ev("A")}, "stream name is empty"},
       {"space in stream", "a b", {Ev("A")}, "may contain only"},
@@ -254,6 +256,18 @@ TEST_P(AppendContractTest, BadInputIsRefusedAndNothingIsStored) {
       {"data invalid utf8", "good-2", {Ev("A", "{\"a\":\"\xff\xfe\"}")}, "data is not valid JSON"},
       {"metadata id not string", "good-2", {bad_meta}, "correlation_id must be a string"},
       {"metadata array", "good-2", {meta_array}, "metadata is not a JSON object"},
+      {"data repeats a key",
+       "good-2",
+       {Ev("A", R"({"a":1,"a":2})")},
+       "data: key 'a' appears twice at the top level"},
+      {"nested data repeats an escaped key",
+       "good-2",
+       {Ev("A", R"({"l":[{"b":1,"\u0062":2}]})")},
+       "data: key 'b' appears twice in 'l[0]'"},
+      {"metadata repeats a key",
+       "good-2",
+       {meta_repeated},
+       "metadata: key 'k' appears twice in 'trace'"},
       {"bad uuid", "good-2", {Ev("A", "{}", "not-a-uuid")}, "is not a UUID"},
       {"duplicate id", "good-2", {Ev("A", "{}", kId1), Ev("B", "{}", kId1)}, "appears twice"},
       {"second event bad", "good-2", {Ev("A"), Ev("B", "[]")}, "event 1: data"},

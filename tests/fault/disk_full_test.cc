@@ -1,16 +1,16 @@
 // Full disk and full database under SQLite: an append that cannot get space fails with
-// kResourceExhausted saying so, nothing acknowledged before is lost or changed, Check() stays
-// clean, and appends work again once there is space (promises 1, 2 and 7).
+// kUnavailable saying so (and whether it was stored), nothing acknowledged before is lost or
+// changed, Check() stays clean, and appends work again by themselves once there is space, at the
+// next dense position (promises 1, 2 and 7).
 //
 // Two ways to run out of space, which fail at different points of the write path:
 //   - A full disk (FaultVfs): the pages of a WAL transaction stay in SQLite's cache until COMMIT
-//     writes them to the -wal file, so COMMIT fails. The store cannot know whether any of that
-//     group reached the disk, so it is poisoned: appends fail with kFailedPrecondition until it is
-//     reopened, even after space is freed.
+//     writes them to the -wal file, so COMMIT fails. SQLite rolls the transaction back; the store
+//     re-reads its head, tells the writers nothing was stored, reports unhealthy, and tries every
+//     later append afresh, so it recovers without a reopen once space is freed.
 //   - A database size limit (PRAGMA max_page_count, set on every connection by an SQLite
 //     auto-extension): SQLite refuses the new page inside the INSERT and rolls back the whole
-//     transaction, so every append of that group fails with the cause; nothing was committed, so
-//     the store is not poisoned and stays usable.
+//     transaction, so every append of that group fails with the cause.
 #include "testing/fault_injection_backend.h"
 #include "testing/test_util.h"
 
@@ -30,8 +30,14 @@
 #include <unistd.h>
 #include <vector>
 
+#include "../server/route_harness.h"
 #include "append_behind_gate.h"
 #include "fault_vfs.h"
+#include "server/request_log.h"
+#include "server/router.h"
+#include "server/routes/health_routes.h"
+#include "server/routes/stream_routes.h"
+#include "server/server_context.h"
 
 namespace triad::testing {
 namespace {
@@ -200,42 +206,100 @@ class DiskFullTest : public ::testing::TestWithParam<DurabilityParam> {
 
 FaultVfs* DiskFullTest::vfs_ = nullptr;
 
-TEST_P(DiskFullTest, FullDiskFailsTheCommitPoisonsAndRecoversAfterReopen) {
+TEST_P(DiskFullTest, FullDiskFailsTheCommitAndRecoversByItselfOnceSpaceIsFreed) {
   ASSERT_NO_FATAL_FAILURE(AppendAcked());
+  ASSERT_OK(store_->WriteHealth());
   const int64_t full_errors = vfs_->full_errors();
   vfs_->SetDiskFull(true);
 
   // 64 KiB fits SQLite's page cache, so nothing is written before COMMIT, which must grow the WAL.
   auto failed = AppendOne("acct-big", ExpectedVersion::NoStream(), BigEvent(64 << 10));
-  EXPECT_ERROR_CODE(failed, kResourceExhausted);
+  EXPECT_ERROR_CODE(failed, kUnavailable);
   EXPECT_TRUE(Mentions(failed.status(), "full")) << failed.status().ToString();
   EXPECT_TRUE(Mentions(failed.status(), "commit failed")) << failed.status().ToString();
+  // SQLite rolled the transaction back, and the store checked: the outcome is known.
+  EXPECT_TRUE(Mentions(failed.status(), "not stored")) << failed.status().ToString();
   EXPECT_GT(vfs_->full_errors(), full_errors) << "the VFS never refused a write";
+
+  // Unhealthy, naming the cause, while the disk stays full (the probe write fails too).
+  const Status health = store_->WriteHealth();
+  EXPECT_EQ(health.code(), StatusCode::kUnavailable) << health.ToString();
+  EXPECT_TRUE(Mentions(health, "full")) << health.ToString();
 
   // Reads go on, and show only what was acknowledged.
   ASSERT_NO_FATAL_FAILURE(ExpectAckedIntact(acked_head_));
   EXPECT_ERROR_CODE(store_->GetStreamInfo("acct-big"), kNotFound);
 
-  // Poisoned, even once space is back: the store cannot tell what that commit left on disk.
-  vfs_->SetDiskFull(false);
-  EXPECT_ERROR_CODE(AppendOne("acct-0", ExpectedVersion::Any(), BigEvent(10)), kFailedPrecondition);
+  // Still full: the next append is tried (not refused as poisoned) and fails the same way.
+  auto again = AppendOne("acct-big", ExpectedVersion::NoStream(), BigEvent(64 << 10));
+  EXPECT_ERROR_CODE(again, kUnavailable);
+  EXPECT_TRUE(Mentions(again.status(), "full")) << again.status().ToString();
 
-  // Reopened while the disk is still full: everything is readable and intact, and an append that
-  // needs space fails again with the same error rather than damaging anything.
-  vfs_->SetDiskFull(true);
-  ASSERT_NO_FATAL_FAILURE(Reopen());
-  ASSERT_NO_FATAL_FAILURE(ExpectAckedIntact(acked_head_));
-  EXPECT_ERROR_CODE(AppendOne("acct-big", ExpectedVersion::NoStream(), BigEvent(64 << 10)),
-                    kResourceExhausted);
-
-  // Space freed and reopened: appends work, at the next dense position.
+  // Space freed: without a reopen, the store is healthy and appends work, at the next dense
+  // position; the failed appends left no trace.
   vfs_->SetDiskFull(false);
-  ASSERT_NO_FATAL_FAILURE(Reopen());
-  ASSERT_NO_FATAL_FAILURE(ExpectAckedIntact(acked_head_));
+  ASSERT_OK(store_->WriteHealth());
   auto stored = AppendOne("acct-big", ExpectedVersion::NoStream(), BigEvent(64 << 10));
   ASSERT_OK(stored);
   EXPECT_EQ(stored->first_version, 0);
   EXPECT_EQ(stored->first_position, acked_head_ + 1);
+  auto next = AppendOne("acct-0", ExpectedVersion::Any(), BigEvent(10));
+  ASSERT_OK(next);
+  EXPECT_EQ(next->first_position, acked_head_ + 2);
+  ASSERT_NO_FATAL_FAILURE(ExpectAckedIntact(acked_head_ + 2));
+
+  // Fails and recovers again, then survives a reopen with everything acknowledged (promise 1).
+  vfs_->SetDiskFull(true);
+  EXPECT_ERROR_CODE(AppendOne("acct-big", ExpectedVersion::Any(), BigEvent(64 << 10)),
+                    kUnavailable);
+  vfs_->SetDiskFull(false);
+  auto last = AppendOne("acct-big", ExpectedVersion::Any(), BigEvent(64 << 10));
+  ASSERT_OK(last);
+  EXPECT_EQ(last->first_position, acked_head_ + 3);
+  EXPECT_EQ(last->first_version, 1);
+  ASSERT_OK(store_->WriteHealth());
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ASSERT_NO_FATAL_FAILURE(ExpectAckedIntact(acked_head_ + 3));
+}
+
+TEST_P(DiskFullTest, OverHttpAppendsAnswer503AndHealthIsUnhealthyUntilSpaceIsFreed) {
+  using server::testing::BodyOf;
+  using server::testing::Dispatch;
+  using server::testing::ErrorCode;
+  ASSERT_NO_FATAL_FAILURE(AppendAcked());
+  server::Router router;
+  server::ServerContext context{.store = store_.get()};
+  server::RegisterHealthRoutes(router, context);
+  server::RegisterStreamRoutes(router, context);
+  ASSERT_OK(server::ConfigureLogging("info", server::LogFormat::kJson));
+  const std::string big =
+      R"({"events":[{"type":"Uploaded","data":{"blob":")" + std::string(64 << 10, 'x') + R"("}}]})";
+  const server::testing::RouteCall append{
+      .method = "POST", .path = "/streams/acct-big", .body = big};
+  EXPECT_EQ(Dispatch(router, {.path = "/health"}).status, 200);
+
+  vfs_->SetDiskFull(true);
+  ::testing::internal::CaptureStderr();
+  const auto refused = Dispatch(router, append);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  // Retryable, and not a 4xx: the docs promise nothing is stored on a 4xx; here the client is
+  // told that this append was not stored.
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(ErrorCode(refused), "unavailable");
+  EXPECT_NE(refused.body.find("not stored"), std::string::npos) << refused.body;
+  EXPECT_NE(log.find(R"("level":"warn")"), std::string::npos) << log;
+  EXPECT_NE(log.find("full"), std::string::npos) << log;
+
+  const auto unhealthy = Dispatch(router, {.path = "/health", .role = server::Role::kNone});
+  EXPECT_EQ(unhealthy.status, 503) << unhealthy.body;
+  EXPECT_EQ(ErrorCode(unhealthy), "unavailable");
+  EXPECT_NE(unhealthy.body.find("full"), std::string::npos) << unhealthy.body;
+
+  vfs_->SetDiskFull(false);
+  EXPECT_EQ(Dispatch(router, {.path = "/health"}).status, 200);
+  const auto stored = Dispatch(router, append);
+  ASSERT_EQ(stored.status, 201) << stored.body;
+  EXPECT_EQ(BodyOf(stored)["first_position"], acked_head_ + 1);
   ASSERT_NO_FATAL_FAILURE(ExpectAckedIntact(acked_head_ + 1));
 }
 
@@ -245,17 +309,17 @@ TEST_P(DiskFullTest, DatabaseSizeLimitFailsOnlyTheAppendThatNeedsSpace) {
   ASSERT_NO_FATAL_FAILURE(Reopen());
 
   auto failed = AppendOne("acct-big", ExpectedVersion::NoStream(), BigEvent(64 << 10));
-  EXPECT_ERROR_CODE(failed, kResourceExhausted);
+  EXPECT_ERROR_CODE(failed, kUnavailable);
   EXPECT_TRUE(Mentions(failed.status(), "full")) << failed.status().ToString();
+  EXPECT_TRUE(Mentions(failed.status(), "not stored")) << failed.status().ToString();
   // It failed inside the insert, before the commit.
   EXPECT_FALSE(Mentions(failed.status(), "commit failed")) << failed.status().ToString();
   EXPECT_ERROR_CODE(store_->GetStreamInfo("acct-big"), kNotFound);
   ASSERT_NO_FATAL_FAILURE(ExpectAckedIntact(acked_head_));
 
-  // Not poisoned: the next append runs. It needs space too, so it fails the same way; what it
-  // must not do is fail as a poisoned store would.
+  // The next append runs. It needs space too, so it fails the same way.
   auto next = AppendOne("acct-big", ExpectedVersion::NoStream(), BigEvent(64 << 10));
-  EXPECT_ERROR_CODE(next, kResourceExhausted);
+  EXPECT_ERROR_CODE(next, kUnavailable);
 
   // Limit lifted: appends work again, at the next dense position.
   g_max_page_count = 0;
@@ -301,7 +365,7 @@ TEST_P(DiskFullTest, DatabaseFullInsideAGroupNeverAcknowledgesWhatWasRolledBack)
     }
     EXPECT_GT(fault.transactions().size(), tx_before);
 
-    EXPECT_ERROR_CODE(results[1], kResourceExhausted);
+    EXPECT_ERROR_CODE(results[1], kUnavailable);
     EXPECT_TRUE(Mentions(results[1].status(), "full")) << results[1].status().ToString();
     // Acknowledged iff stored.
     for (size_t i = 0; i < pending.size(); ++i) {
@@ -312,7 +376,7 @@ TEST_P(DiskFullTest, DatabaseFullInsideAGroupNeverAcknowledgesWhatWasRolledBack)
         EXPECT_EQ((*stored)[0].position, results[i]->first_position);
         EXPECT_EQ((*stored)[0].data, pending[i].events[0].data);
       } else {
-        EXPECT_ERROR_CODE(results[i], kResourceExhausted) << pending[i].stream;
+        EXPECT_ERROR_CODE(results[i], kUnavailable) << pending[i].stream;
         EXPECT_ERROR_CODE(stored, kNotFound) << pending[i].stream << " failed but is stored";
       }
     }

@@ -7,7 +7,7 @@
 //
 //   FaultVfs& vfs = FaultVfs::Install();   // before the store opens its connections
 //   vfs.SetDiskFull(true);
-//   ... appends fail with kResourceExhausted ...
+//   ... appends fail with kUnavailable ("database or disk is full") ...
 //   vfs.SetDiskFull(false);                // space was freed
 //
 // Install() registers the VFS as the default one for the whole process, so every connection

@@ -148,6 +148,42 @@ class ConsumerGroupsTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<ConsumerGroups> groups_;
 };
 
+TEST_P(ConsumerGroupsTest, DurationsAndCountsAreBounded) {
+  // 9223372036854775 ms, the largest millisecond value whose microseconds fit in 64 bits: before
+  // the bounds, deadlines (now + timeout) overflowed and a second member got the same messages.
+  constexpr int64_t kHuge = int64_t{9'223'372'036'854'775} * 1000;
+  const std::vector<std::pair<GroupSettings, std::string>> refused = {
+      {{.ack_timeout_us = kHuge}, "ack_timeout"},
+      {{.ack_timeout_us = kMaxGroupDurationUs + 1}, "ack_timeout"},
+      {{.member_lease_us = kHuge}, "member_lease"},
+      {{.retry_backoff_us = kHuge, .max_retry_backoff_us = kHuge}, "retry_backoff"},
+      {{.max_retry_backoff_us = kHuge}, "max_retry_backoff"},
+      {{.max_attempts = kMaxGroupAttempts + 1}, "max_attempts must be 1..1000"},
+  };
+  for (const auto& [settings, mentions] : refused) {
+    SCOPED_TRACE(mentions);
+    auto created = groups_->Create("bounded", settings);
+    ASSERT_ERROR_CODE(created, kInvalidArgument);
+    EXPECT_NE(created.status().message().find(mentions), std::string::npos)
+        << created.status().message();
+    if (mentions != "max_attempts must be 1..1000") {
+      EXPECT_NE(created.status().message().find("86400000000 us (at most 24 h)"), std::string::npos)
+          << created.status().message();
+    }
+  }
+  EXPECT_ERROR_CODE(groups_->Get("bounded"), kNotFound);
+  // The bounds themselves are accepted.
+  ASSERT_OK(groups_->Create("bounded", {.max_attempts = kMaxGroupAttempts,
+                                        .ack_timeout_us = kMaxGroupDurationUs,
+                                        .member_lease_us = kMaxGroupDurationUs,
+                                        .retry_backoff_us = kMaxGroupDurationUs,
+                                        .max_retry_backoff_us = kMaxGroupDurationUs}));
+  auto waited = groups_->Poll("bounded", "w", {.wait_us = kHuge});
+  ASSERT_ERROR_CODE(waited, kInvalidArgument);
+  EXPECT_NE(waited.status().message().find("wait must be 0..86400000000 us"), std::string::npos)
+      << waited.status().message();
+}
+
 TEST_P(ConsumerGroupsTest, CreateGetListDelete) {
   GroupSettings settings{.categories = {"acct"}, .max_attempts = 3};
   auto created = groups_->Create("g", settings);

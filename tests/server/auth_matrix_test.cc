@@ -105,5 +105,23 @@ TEST(AuthMatrixTest, OnlyTheWholeTokenMatches) {
   EXPECT_EQ(Authenticator({}).RoleOf(std::nullopt), Role::kAdmin);  // no tokens: loopback only
 }
 
+TEST(AuthMatrixTest, HealthNamesTheStoreOnlyToCallersWithAToken) {
+  TestServer server([](ServerConfig& config) {
+    config.tokens = {{"reader", "token-read", Role::kRead}};
+  });
+  ASSERT_TRUE(server.server_started());
+  auto anonymous = server.Call("GET", "/health");
+  EXPECT_EQ(anonymous.status, 200);
+  auto body = JsonOf(anonymous);
+  EXPECT_EQ(body["status"], "ok");
+  EXPECT_EQ(body["head_position"], 0);
+  EXPECT_FALSE(body.contains("store")) << anonymous.body;
+  auto reader = server.NewClient("token-read");
+  auto known = reader->Send("GET", "/health");
+  ASSERT_OK(known);
+  EXPECT_EQ(known->status, 200);
+  EXPECT_EQ(JsonOf(*known)["store"], server.server().store()->Describe()) << known->body;
+}
+
 }  // namespace
 }  // namespace triad::server

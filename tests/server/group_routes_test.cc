@@ -145,6 +145,20 @@ TEST_F(GroupRoutesTest, CreateRefusesBadBodies) {
   HttpResponse backoff =
       Call("PUT", "/groups/g", R"({"retry_backoff_ms":10,"max_retry_backoff_ms":5})");
   EXPECT_EQ(backoff.status, 400);
+  // Durations past 24 h and attempts past 1000 are refused, naming the field and the bound.
+  for (const std::string field :
+       {"ack_timeout_ms", "member_lease_ms", "retry_backoff_ms", "max_retry_backoff_ms"}) {
+    HttpResponse huge = Call("PUT", "/groups/g", "{\"" + field + "\":9223372036854775}");
+    EXPECT_EQ(huge.status, 400) << field;
+    EXPECT_EQ(ErrorCode(huge), "invalid_argument");
+    const std::string message = BodyOf(huge)["error"]["message"].get<std::string>();
+    EXPECT_NE(message.find("'" + field + "'"), std::string::npos) << message;
+    EXPECT_NE(message.find("86400000"), std::string::npos) << message;
+  }
+  HttpResponse attempts = Call("PUT", "/groups/g", R"({"max_attempts":1001})");
+  EXPECT_EQ(attempts.status, 400);
+  EXPECT_NE(BodyOf(attempts)["error"]["message"].get<std::string>().find("1000"),
+            std::string::npos);
   // Nothing was created by the refused requests.
   EXPECT_EQ(BodyOf(Call("GET", "/groups")), (json{{"groups", json::array()}}));
 }

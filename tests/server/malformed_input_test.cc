@@ -108,6 +108,52 @@ TEST(MalformedInputTest, AppendErrorsNameWhatWasWrong) {
   EXPECT_EQ(server.Head(), 0);
 }
 
+TEST(MalformedInputTest, RepeatedKeysAreRefusedOnEveryRouteNamingTheKey) {
+  TestServer server;
+  ASSERT_TRUE(server.server_started());
+  struct Case {
+    std::string method;
+    std::string target;
+    std::string body;
+    std::string mentions;
+  };
+  // Each body would be accepted but for the repeated key.
+  const std::vector<Case> cases = {
+      {"POST", "/streams/dup-1", R"({"events":[{"type":"A"}],"events":[{"type":"B"}]})",
+       "key 'events' appears twice at the top level"},
+      {"POST", "/streams/dup-1",
+       R"({"expected_version":"no_stream","expected_version":"any","events":[{"type":"A"}]})",
+       "key 'expected_version' appears twice"},
+      {"POST", "/streams/dup-1", R"({"events":[{"type":"A","type":"B"}]})",
+       "key 'type' appears twice in 'events[0]'"},
+      {"POST", "/streams/dup-1", R"({"events":[{"type":"A","data":{"n":{"x":1,"x":2}}}]})",
+       "key 'x' appears twice in 'events[0].data.n'"},
+      {"POST", "/streams/dup-1", R"({"events":[{"type":"A","metadata":{"m":1,"m":2}}]})",
+       "key 'm' appears twice in 'events[0].metadata'"},
+      {"PUT", "/groups/dup-group", R"({"ack_timeout_ms":1000,"ack_timeout_ms":2000})",
+       "key 'ack_timeout_ms' appears twice"},
+      {"PUT", "/projections/dup_projection",
+       R"({"source":"function on_event() end","source":"function on_event() end"})",
+       "key 'source' appears twice"},
+      {"POST", "/projections/dup_projection/replay", R"({"position":1,"position":2})",
+       "key 'position' appears twice"},
+      {"POST", "/collections/dup/batch", R"({"projection":"p","projection":"q"})",
+       "key 'projection' appears twice"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.target + " " + c.body);
+    auto response = server.Call(c.method, c.target, c.body);
+    EXPECT_EQ(response.status, 400) << response.body;
+    auto error = JsonOf(response)["error"];
+    EXPECT_EQ(error["code"], "invalid_argument") << response.body;
+    EXPECT_NE(error["message"].get<std::string>().find(c.mentions), std::string::npos)
+        << response.body;
+  }
+  EXPECT_EQ(server.Head(), 0);
+  EXPECT_EQ(server.Call("GET", "/groups/dup-group").status, 404);
+  EXPECT_EQ(server.Call("GET", "/projections/dup_projection").status, 404);
+}
+
 TEST(MalformedInputTest, OversizedHeadersAre431) {
   TestServer server([](ServerConfig& config) { config.limits.max_header_bytes = 2048; });
   ASSERT_TRUE(server.server_started());

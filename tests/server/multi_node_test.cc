@@ -11,9 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "server/http_client.h"
@@ -82,6 +84,33 @@ class MultiNodeTest : public ::testing::Test {
   triad::testing::TempDir dir_{"triad-multi-node"};
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
 };
+
+TEST_F(MultiNodeTest, APasswordInTheUriStaysOutOfHealthAndTheLogs) {
+  // The test cluster trusts local connections, so libpq sends the password to no one; what
+  // matters is that the server never shows it.
+  const std::string secret = "s3cret-Pa55-" + std::to_string(::getpid());
+  const std::string uri = uri_ + "&password=" + secret;
+  const std::string log = dir_.File("password.log");
+  auto node = ServerProcess::Start(ServerProcessOptions{.data = uri, .log_file = log});
+  ASSERT_OK(node);
+  auto client = Client(**node);
+  ASSERT_EQ(Append(*client, "account-1", {{"type", "AccountOpened"}}), 1);
+  auto health = client->Send("GET", "/health");
+  ASSERT_OK(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body.find(secret), std::string::npos) << health->body;
+  // No tokens configured: the caller is an admin and sees the store, masked.
+  EXPECT_NE(health->body.find("password=***"), std::string::npos) << health->body;
+  auto stats = client->Send("GET", "/metrics");
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->body.find(secret), std::string::npos);
+  (*node)->Signal(SIGTERM);
+  ASSERT_OK((*node)->WaitExit(30'000));
+  const std::string output = (*node)->Output();
+  EXPECT_NE(output.find("listening"), std::string::npos) << output;
+  EXPECT_NE(output.find("password=***"), std::string::npos) << output;
+  EXPECT_EQ(output.find(secret), std::string::npos) << output;
+}
 
 TEST_F(MultiNodeTest, AppendsReachSubscribersOnTheOtherNodeAndBothAnswerQueries) {
   ServerProcess& a = StartNode("a");

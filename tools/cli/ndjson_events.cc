@@ -1,8 +1,9 @@
 #include "cli/ndjson_events.h"
 
+#include "triad/json_keys.h"
+
 #include <simdjson.h>
 
-#include <set>
 #include <string>
 #include <utility>
 
@@ -55,14 +56,12 @@ Result<NewEvent> ParseEventLine(std::string_view line) {
   if (root.get_object().get(object) != simdjson::SUCCESS) {
     return InvalidArgumentError("not a JSON object (expected {\"type\": ..., \"data\": {...}})");
   }
+  // Repeated keys, in the envelope or inside data/metadata: the store's one check.
+  if (Status unique = CheckJsonKeysUnique(line, "the event"); !unique.ok()) return unique;
   NewEvent event;
-  std::set<std::string, std::less<>> seen;
   bool has_type = false;
   for (const auto field : object) {
     const std::string_view key = field.key;
-    if (!seen.emplace(key).second) {
-      return InvalidArgumentError("field '" + std::string(key) + "' appears twice");
-    }
     if (key == "type" || key == "id") {
       std::string_view text;
       if (field.value.get_string().get(text) != simdjson::SUCCESS) {

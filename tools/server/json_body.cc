@@ -1,5 +1,7 @@
 #include "server/json_body.h"
 
+#include "triad/json_keys.h"
+
 #include <string>
 #include <utility>
 
@@ -28,6 +30,10 @@ Result<nlohmann::json> ParseObjectBody(const HttpRequest& request,
   }
   if (!body.is_object()) {
     return Status(StatusCode::kInvalidArgument, std::string(kInvalidJsonPrefix) + "a JSON object");
+  }
+  // nlohmann keeps the last of repeated keys; refuse them instead, at every level.
+  if (Status unique = CheckJsonKeysUnique(request.body, "the request body"); !unique.ok()) {
+    return unique;
   }
   std::string unknown;
   for (const auto& item : body.items()) {

@@ -20,10 +20,10 @@
 
 namespace triad::server {
 
-// Parses request.body as a JSON object whose member names are all in `allowed`. An empty body
-// counts as {} when `empty_is_object`.
+// Parses request.body as a JSON object whose member names are all in `allowed`, in which no
+// object (at any depth) repeats a member name. An empty body counts as {} when `empty_is_object`.
 // Errors (as HttpResponse, ready to return): 400 invalid_json (not JSON, not UTF-8, not an
-// object), 400 invalid_argument naming the unknown members.
+// object), 400 invalid_argument naming the unknown members or the repeated key.
 Result<nlohmann::json> ParseObjectBody(const HttpRequest& request,
                                        std::initializer_list<std::string_view> allowed,
                                        bool empty_is_object = false);

@@ -318,43 +318,28 @@ class SqliteBackend final : public Backend {
   // Creates the schema on a new file, or checks the schema of an existing one.
   Status Initialize() {
     Connection& db = *writer_;
-    // Identify the file before changing anything in it: a foreign database stays untouched.
-    TRIAD_ASSIGN_OR_RETURN(const int64_t app_id, db.QueryInt("PRAGMA application_id"));
-    TRIAD_ASSIGN_OR_RETURN(const int64_t tables,
-                           db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
-    if (app_id != sqlite::kApplicationId && !(app_id == 0 && tables == 0)) {
-      return DataLossError("'" + path_ + "' is an SQLite database but not a Triad store");
-    }
-    if (!options_.read_only) {
-      TRIAD_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
+    const sqlite::FileKind kind{
+        .application_id = sqlite::kApplicationId,
+        .create_sql = std::string(sqlite::kCreateSchema) +
+                      "INSERT OR IGNORE INTO triad_meta (key, value) VALUES ('schema_version', '" +
+                      std::to_string(sqlite::kSchemaVersion) + "');",
+        .name = "Triad store"};
+    TRIAD_ASSIGN_OR_RETURN(const sqlite::FileState state,
+                           sqlite::OpenTriadFile(db, path_, kind, /*create=*/!options_.read_only,
+                                                 /*wal=*/!options_.read_only));
+    if (state == sqlite::FileState::kEmpty) {
+      return NotFoundError("'" + path_ + "' holds no Triad store");
     }
     TRIAD_RETURN_IF_ERROR(db.Exec(options_.durability == Durability::kFull
                                       ? "PRAGMA synchronous=FULL"
                                       : "PRAGMA synchronous=NORMAL"));
-    if (app_id == 0 && tables == 0) {
-      if (options_.read_only) return NotFoundError("'" + path_ + "' holds no Triad store");
-      TRIAD_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
-      Status s = db.Exec(sqlite::kCreateSchema);
-      if (s.ok()) {
-        s = db.Exec("PRAGMA application_id=" + std::to_string(sqlite::kApplicationId) +
-                    "; INSERT INTO triad_meta (key, value) VALUES ('schema_version', '" +
-                    std::to_string(sqlite::kSchemaVersion) + "')");
-      }
-      if (!s.ok()) {
-        db.Exec("ROLLBACK").IgnoreError();
-        return s.Annotate("creating the schema");
-      }
-      TRIAD_RETURN_IF_ERROR(db.Exec("COMMIT"));
-    } else {
-      TRIAD_ASSIGN_OR_RETURN(
-          const int64_t version,
-          db.QueryInt(
-              "SELECT CAST(value AS INTEGER) FROM triad_meta WHERE key = 'schema_version'"));
-      if (version > sqlite::kSchemaVersion) {
-        return DataLossError("'" + path_ + "' has schema version " + std::to_string(version) +
-                             ", newer than this binary's " +
-                             std::to_string(sqlite::kSchemaVersion) + "; upgrade Triad");
-      }
+    TRIAD_ASSIGN_OR_RETURN(
+        const int64_t version,
+        db.QueryInt("SELECT CAST(value AS INTEGER) FROM triad_meta WHERE key = 'schema_version'"));
+    if (version > sqlite::kSchemaVersion) {
+      return DataLossError("'" + path_ + "' has schema version " + std::to_string(version) +
+                           ", newer than this binary's " + std::to_string(sqlite::kSchemaVersion) +
+                           "; upgrade Triad");
     }
     return Status::OK();
   }
@@ -363,6 +348,12 @@ class SqliteBackend final : public Backend {
     if (options_.read_only) return FailedPreconditionError("the store is open read-only");
     std::unique_lock lock(writer_mu_);
     while (writer_busy_) writer_cv_.wait(lock);  // a snapshot save holds the writer
+    // A transaction left open by a failed commit whose rollback failed too: end it first, so the
+    // writer recovers instead of failing "cannot start a transaction within a transaction".
+    if (!sqlite3_get_autocommit(writer_->db())) {
+      TRIAD_RETURN_IF_ERROR(
+          writer_->Exec("ROLLBACK").Annotate("ending the transaction of a failed commit"));
+    }
     TRIAD_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE").Annotate("starting a write"));
     writer_busy_ = true;
     return std::unique_ptr<WriteTransaction>(new SqliteTransaction(*this, *writer_));
@@ -376,6 +367,17 @@ class SqliteBackend final : public Backend {
     std::lock_guard lock(writer_mu_);
     writer_busy_ = false;
     writer_cv_.notify_all();
+  }
+
+  Status ProbeWrite() override {
+    if (options_.read_only) return Status::OK();
+    TRIAD_ASSIGN_OR_RETURN(auto tx, BeginWrite());
+    // A row added and removed: the page is written to the WAL at commit (SQLite skips pages whose
+    // content an UPDATE leaves unchanged), and nothing stays behind.
+    TRIAD_RETURN_IF_ERROR(
+        writer_->Exec("INSERT INTO triad_meta (key, value) VALUES ('write_probe', ''); "
+                      "DELETE FROM triad_meta WHERE key = 'write_probe'"));
+    return tx->Commit().Annotate("probing whether writes work");
   }
 
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,

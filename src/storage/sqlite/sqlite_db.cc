@@ -18,8 +18,10 @@ Status ErrorStatus(sqlite3* db, int rc, std::string_view context) {
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_PROTOCOL:
-      return UnavailableError(std::move(message));
+    // A full disk too: space runs out on the machine, not in the caller's quota; retry once it
+    // is freed.
     case SQLITE_FULL:
+      return UnavailableError(std::move(message));
     case SQLITE_NOMEM:
       return ResourceExhaustedError(std::move(message));
     case SQLITE_CORRUPT:
@@ -86,6 +88,69 @@ Result<int64_t> Connection::QueryInt(const std::string& sql) {
   if (rc == SQLITE_ROW) return (*stmt)->Int(0);
   if (rc == SQLITE_DONE) return int64_t{0};
   return ErrorStatus(db_, rc, "query");
+}
+
+namespace {
+
+// kExisting or kEmpty for the file as `db` sees it now; kDataLoss for a foreign database.
+Result<FileState> Identify(Connection& db, const std::string& path, const FileKind& kind) {
+  // Identify the file before changing anything in it: a foreign database stays untouched.
+  auto app_id = db.QueryInt("PRAGMA application_id");
+  if (!app_id.ok()) return app_id.status();
+  if (*app_id == kind.application_id) return FileState::kExisting;
+  auto tables = db.QueryInt("SELECT count(*) FROM sqlite_schema");
+  if (!tables.ok()) return tables.status();
+  if (*app_id == 0 && *tables == 0) return FileState::kEmpty;
+  return DataLossError("'" + path + "' is an SQLite database but not a " + kind.name +
+                       " (application_id " + std::to_string(*app_id) + ", " +
+                       std::to_string(*tables) + " schema objects)");
+}
+
+}  // namespace
+
+Result<FileState> OpenTriadFile(Connection& db, const std::string& path, const FileKind& kind,
+                                bool create, bool wal) {
+  // Both reads of Identify() in one snapshot: between two separate ones, another process may
+  // commit its creation, and the file would look like tables without an application_id.
+  if (Status s = db.Exec("BEGIN"); !s.ok()) return s;
+  auto state = Identify(db, path, kind);
+  if (Status s = db.Exec("COMMIT"); !s.ok()) {
+    db.Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  if (!state.ok()) return state.status();
+  if (*state == FileState::kEmpty && !create) return state;
+  if (*state == FileState::kEmpty) {
+    // Another process may be creating it too: take the write lock, then look again.
+    if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s.Annotate("creating the schema");
+    state = Identify(db, path, kind);
+    Status s = state.status();
+    if (s.ok() && *state == FileState::kEmpty) {
+      s = db.Exec(kind.create_sql);
+      if (s.ok()) s = db.Exec("PRAGMA application_id=" + std::to_string(kind.application_id));
+      if (s.ok()) state = FileState::kCreated;
+    }
+    if (s.ok()) s = db.Exec("COMMIT");
+    if (!s.ok()) {
+      db.Exec("ROLLBACK").IgnoreError();
+      return s.Annotate("creating the schema");
+    }
+  }
+  // After the creation rather than before: WAL needs the exclusive lock for a moment, which is
+  // easier to get once the creators are done. A no-op on a file already in WAL mode.
+  if (wal) {
+    // The switch needs every other connection's lock released, and SQLite does not wait for that
+    // (SQLITE_BUSY at once): wait through the busy handler for an exclusive lock, then try again.
+    // Once any process has switched, the mode is in the file and the switch is a no-op.
+    constexpr int kWalAttempts = 50;
+    for (int attempt = 1;; ++attempt) {
+      Status s = db.Exec("PRAGMA journal_mode=WAL");
+      if (s.ok()) break;
+      if (s.code() != StatusCode::kUnavailable || attempt == kWalAttempts) return s;
+      if (Status wait = db.Exec("BEGIN EXCLUSIVE"); wait.ok()) db.Exec("COMMIT").IgnoreError();
+    }
+  }
+  return state;
 }
 
 }  // namespace triad::internal::sqlite

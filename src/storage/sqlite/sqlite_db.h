@@ -91,6 +91,34 @@ class Connection {
   std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
 };
 
+// What a Triad SQLite file is, for OpenTriadFile().
+struct FileKind {
+  // Its PRAGMA application_id.
+  int32_t application_id;
+  // Creates its schema and meta rows; runs inside the creating transaction, before
+  // application_id is set.
+  std::string create_sql;
+  // Names the kind in errors: "Triad store", "Triad read-model file".
+  std::string name;
+};
+
+// What OpenTriadFile() found.
+enum class FileState {
+  kExisting,  // a file of the kind, created earlier (possibly by another process just now)
+  kCreated,   // an empty database, now holding the kind's schema
+  kEmpty,     // an empty database left alone (`create` was false)
+};
+
+// Identifies the database open on `db` (at `path`, for messages) and creates the schema of
+// `kind` in it when it is empty and `create` is set; then switches it to WAL when `wal` (not for
+// kEmpty). Safe when several processes create the same new file at once: the creation runs in
+// one BEGIN IMMEDIATE transaction that identifies the file again once it holds the write lock,
+// so every creator but the first finds the first one's schema (kExisting) instead of failing.
+// Errors: kDataLoss naming the file when it is an SQLite database of another kind; the SQLite
+// errors of the statements.
+Result<FileState> OpenTriadFile(Connection& db, const std::string& path, const FileKind& kind,
+                                bool create, bool wal);
+
 // Resets a cached statement when it goes out of scope, so it never holds a read snapshot open.
 class ScopedReset {
  public:

@@ -1,5 +1,7 @@
 #include "server/routes/append_body.h"
 
+#include "triad/json_keys.h"
+
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
@@ -106,6 +108,11 @@ std::variant<AppendBody, HttpResponse> ParseAppendBody(std::string_view body, si
                        simdjson::error_message(error));
   }
   if (!root_element.is_object()) return InvalidJson("the body is not a JSON object");
+  // Every level, `data` and `metadata` included: {"events":[A],"events":[B]} must not mean
+  // whichever one a reader happens to keep.
+  if (Status unique = CheckJsonKeysUnique(body, "the body"); !unique.ok()) {
+    return InvalidField(unique.message());
+  }
 
   od::document document;
   od::object root;

@@ -24,7 +24,8 @@ struct AppendBody {
 };
 
 // The parsed body, or the HTTP error to answer: 400 "invalid_json" (not JSON, not UTF-8, not an
-// object), 400 "invalid_argument" (a missing, unknown or mistyped field, named), 400
+// object), 400 "invalid_argument" (a missing, unknown or mistyped field, or a key repeated in any
+// object of the body, `data` and `metadata` included, named), 400
 // "too_many_events" (more than `max_events`).
 std::variant<AppendBody, HttpResponse> ParseAppendBody(std::string_view body, size_t max_events);
 

@@ -18,8 +18,11 @@ namespace triad::server {
 namespace {
 
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
-// Millisecond settings are at most this, so that microseconds never overflow.
-constexpr int64_t kMaxMs = kMaxInt / 1000;
+// Millisecond settings are at most the library's bound (24 h), named in the 400 for a larger one.
+constexpr int64_t kMaxMs = kMaxGroupDurationUs / 1000;
+// A poll's wait_ms may be anything; it is capped by limits.max_wait_ms (microseconds never
+// overflow below this).
+constexpr int64_t kMaxWaitMs = kMaxInt / 1000;
 constexpr int64_t kDefaultParkedLimit = 1000;
 
 HttpResponse Unavailable() {
@@ -62,7 +65,7 @@ Result<GroupSettings> ParseSettings(const HttpRequest& request) {
   auto start = OptionalInt(*body, "start_position", 0, kMaxInt);
   if (!start.ok()) return start.status();
   s.start_position = start->value_or(s.start_position);
-  auto attempts = OptionalInt(*body, "max_attempts", 1, std::numeric_limits<int32_t>::max());
+  auto attempts = OptionalInt(*body, "max_attempts", 1, kMaxGroupAttempts);
   if (!attempts.ok()) return attempts.status();
   s.max_attempts = static_cast<int32_t>(attempts->value_or(s.max_attempts));
   if (Status st = MillisInto(*body, "ack_timeout_ms", 1, &s.ack_timeout_us); !st.ok()) return st;
@@ -131,7 +134,7 @@ HttpResponse Poll(ServerContext& context, const HttpRequest& request) {
   if (!member.ok()) return ErrorFromStatus(member.status());
   auto max = OptionalInt(*body, "max", 1, 1000);
   if (!max.ok()) return ErrorFromStatus(max.status());
-  auto wait_ms = OptionalInt(*body, "wait_ms", 0, kMaxMs);
+  auto wait_ms = OptionalInt(*body, "wait_ms", 0, kMaxWaitMs);
   if (!wait_ms.ok()) return ErrorFromStatus(wait_ms.status());
   // A longer wait is capped rather than refused: the client simply polls again.
   const int64_t wait = std::min(wait_ms->value_or(0), context.limits.max_wait_ms);

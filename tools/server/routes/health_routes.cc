@@ -7,15 +7,22 @@
 namespace triad::server {
 
 void RegisterHealthRoutes(Router& router, ServerContext& context) {
-  router.Add("GET", "/health", Role::kNone, "health", [&context](HttpRequest&) {
+  router.Add("GET", "/health", Role::kNone, "health", [&context](HttpRequest& request) {
     auto head = context.store->HeadPosition();
     if (!head.ok()) {
       // The process is up but cannot serve: a load balancer should look elsewhere.
       return ErrorResponse(503, "unavailable",
                            "the store is unavailable: " + head.status().ToString());
     }
-    return JsonResponse(
-        200, {{"status", "ok"}, {"head_position", *head}, {"store", context.store->Describe()}});
+    // Reads work but appends fail (e.g. the disk is full): not a node to send writes to.
+    if (Status writes = context.store->WriteHealth(); !writes.ok()) {
+      return ErrorResponse(503, "unavailable", "the store cannot write: " + writes.ToString());
+    }
+    nlohmann::json body = {{"status", "ok"}, {"head_position", *head}};
+    // Which store this is (its URI, password masked) is for callers with a token only: an
+    // unauthenticated caller learns that the server is up and nothing about where it keeps data.
+    if (request.role >= Role::kRead) body["store"] = context.store->Describe();
+    return JsonResponse(200, body);
   });
   router.Add("GET", "/metrics", Role::kRead, "metrics", [&context](HttpRequest&) {
     std::string text =

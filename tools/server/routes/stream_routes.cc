@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "server/metrics.h"
+#include "server/request_log.h"
 #include "server/routes/append_body.h"
 
 namespace triad::server {
@@ -45,7 +46,15 @@ HttpResponse Append(ServerContext& context, HttpRequest& request) {
   const AppendBody& body = std::get<AppendBody>(parsed);
   const std::string_view stream = request.Param("stream");
   auto result = context.store->Append(stream, body.expected, body.events);
-  if (!result.ok()) return ErrorFromStatus(result.status());
+  if (!result.ok()) {
+    HttpResponse error = ErrorFromStatus(result.status());
+    // A storage failure (a full disk, an I/O error) is the operator's business: say why.
+    if (error.status >= 500) {
+      LogEvent("warn", "append failed",
+               {{"stream", std::string(stream)}, {"error", result.status().ToString()}});
+    }
+    return error;
+  }
   if (context.metrics != nullptr) {
     context.metrics->RecordAppend(
         result->already_stored ? 0 : result->last_position - result->first_position + 1);
