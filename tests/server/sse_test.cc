@@ -205,6 +205,34 @@ TEST(SseTest, SubscriberLimitAndBadLastEventId) {
   EXPECT_NE(bad.status().message().find("Last-Event-ID"), std::string::npos);
 }
 
+// /subscribe checks its parameters as GET /events does, and refuses them with the same 400
+// before streaming (not a 200 that ends at once).
+TEST(SseTest, OutOfRangeLastEventIdAndBadFiltersAre400LikeEvents) {
+  TestServer server;
+  ASSERT_TRUE(server.server_started());
+  AppendOrFail(server.client(), "s-1", R"({"type":"A"})");
+  auto huge = SseStream::Open(server.url(), "/subscribe", "9223372036854775807");
+  EXPECT_ERROR_CODE(huge, kInvalidArgument);
+  EXPECT_NE(huge.status().message().find("Last-Event-ID"), std::string::npos);
+  EXPECT_ERROR_CODE(SseStream::Open(server.url(), "/subscribe", "9223372036854775806"),
+                    kInvalidArgument);
+  // The largest resume point still streams.
+  EXPECT_OK(SseStream::Open(server.url(), "/subscribe", "9223372036854775805"));
+  auto client = HttpClient::Connect("127.0.0.1", server.server().port(),
+                                    {.connect_timeout_ms = 5'000, .request_timeout_ms = 5'000});
+  ASSERT_OK(client);
+  for (const std::string query : {"type=", "type=1bad", "type=A&type=no%20spaces", "category="}) {
+    SCOPED_TRACE(query);
+    auto events = (*client)->Send("GET", "/events?" + query);
+    ASSERT_OK(events);
+    ASSERT_EQ(events->status, 400) << events->body;
+    auto subscribed = (*client)->Send("GET", "/subscribe?" + query);
+    ASSERT_OK(subscribed);
+    EXPECT_EQ(subscribed->status, 400) << subscribed->body;
+    EXPECT_EQ(JsonOf(*subscribed), JsonOf(*events));
+  }
+}
+
 TEST(SseTest, ShutdownSendsDisconnectToSubscribers) {
   TestServer server;
   ASSERT_TRUE(server.server_started());

@@ -90,6 +90,7 @@ Status ApplyLimits(const Json& json, std::string_view source, Limits& limits) {
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_read_limit", limits.max_read_limit, 1));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_wait_ms", limits.max_wait_ms, 0));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_sse_clients", limits.max_sse_clients, 0));
+  TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_waiters", limits.max_waiters, 0));
   return reader.CheckNoUnknownKeys();
 }
 

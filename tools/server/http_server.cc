@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -18,15 +19,22 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <optional>
 #include <random>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <thread>
+#include <tuple>
 #include <vector>
 
+#include "server/commit_wakers.h"
 #include "server/metrics.h"
 #include "server/request_log.h"
 #include "server/request_target.h"
@@ -44,6 +52,22 @@ using ErrorCode = boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::array<std::string_view, 4> kMethods = {"GET", "POST", "PUT", "DELETE"};
+// How soon a parked request is checked again after a commit, and the longest interval between
+// checks (the backoff doubles from the first to the second).
+constexpr auto kFirstRecheck = std::chrono::milliseconds(2);
+constexpr auto kMaxRecheck = std::chrono::milliseconds(250);
+// The status logged for a parked request whose client went away (nginx's convention).
+constexpr int kClientClosedRequest = 499;
+
+// A parked request's wake-ups (Park()). Touched only on the connection's strand, except
+// `notified` (WakeableTimer).
+struct ParkedState : WakeableTimer {
+  using WakeableTimer::WakeableTimer;
+  // A wait for the socket to become readable is pending.
+  bool watch_pending = false;
+  // The socket became readable: the client closed, reset, or pipelined a request.
+  bool readable = false;
+};
 
 HttpResponse RunHandler(const Handler& handler, HttpRequest& request) {
   try {
@@ -69,6 +93,36 @@ http::response<http::string_body> ToBeast(HttpResponse&& response, const std::st
   return out;
 }
 
+// RFC 9112 section 6.1: a request with a transfer coding the server does not understand is
+// answered 501 and its connection closed (its body cannot be framed). Beast decodes "chunked"
+// only, and would otherwise frame an unknown coding by Content-Length.
+std::optional<HttpResponse> RefuseTransferEncoding(
+    const http::request<http::string_body>& message) {
+  std::string codings;
+  int chunked = 0;
+  int other = 0;
+  bool present = false;
+  for (const auto& field : message) {
+    if (field.name() != http::field::transfer_encoding) continue;
+    present = true;
+    if (!codings.empty()) codings += ", ";
+    codings += std::string(field.value());
+    for (auto token : http::token_list(field.value())) {
+      if (beast::iequals(token, "chunked")) {
+        ++chunked;
+      } else {
+        ++other;
+      }
+    }
+  }
+  if (!present || (chunked == 1 && other == 0)) return std::nullopt;
+  nlohmann::json details = {{"transfer_encoding", codings.substr(0, 200)}};
+  return ErrorResponse(
+      501, "not_implemented",
+      "Transfer-Encoding '" + codings.substr(0, 200) + "' is not supported (only chunked)",
+      &details);
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -79,7 +133,9 @@ struct HttpServer::Impl {
         auth(auth_in),
         options(std::move(options_in)),
         pool(static_cast<size_t>(options.worker_threads)),
+        background_pool(static_cast<size_t>(std::max(2, options.worker_threads / 4))),
         hub(context.store, context.limits.max_sse_clients),
+        waiters(context.store, context.limits.max_waiters),
         acceptor(ioc),
         work(asio::make_work_guard(ioc)) {
     std::random_device random;
@@ -95,7 +151,12 @@ struct HttpServer::Impl {
   // Declared before `ioc` so that they outlive it: destroying the io_context destroys the
   // suspended coroutines, whose frames still refer to the pool and the hub.
   WorkerPool pool;
+  // Re-checks of parked requests and SSE reads run here, so that however many there are, the
+  // workers that appends need stay free.
+  WorkerPool background_pool;
   SseHub hub;
+  // Parked requests (Park()), woken by commits.
+  CommitWakers waiters;
   asio::io_context ioc;
   tcp::acceptor acceptor;
   asio::executor_work_guard<asio::io_context::executor_type> work;
@@ -151,6 +212,95 @@ struct HttpServer::Impl {
     stream.close();
   }
 
+  // Parks a request whose handler answered WaitResponse(wait_ms): no thread is held while it
+  // waits. The handler runs again (on the background pool) right after a commit through the
+  // store, then at growing intervals (kFirstRecheck doubling to kMaxRecheck: projections catch
+  // up shortly after a commit, and other processes' commits are seen by polling), until it
+  // answers; once the wait has run out (or the server is shutting down) it runs a last time with
+  // request.wait_over. Meanwhile the socket is watched: a client that closes its connection ends
+  // the wait. Returns the answer, 503 "too_many_waiters" when limits.max_waiters are parked, or
+  // nullopt when the client went away (the connection is then to be closed).
+  asio::awaitable<std::optional<HttpResponse>> Park(beast::tcp_stream& stream, HttpRequest& request,
+                                                    const Handler& handler, int64_t wait_ms,
+                                                    SteadyClock::time_point start) {
+    const asio::any_io_executor executor = co_await asio::this_coro::executor;
+    auto state = std::make_shared<ParkedState>(executor);
+    auto id = waiters.Add(TimerWake(state, executor));
+    if (!id) {
+      nlohmann::json details;
+      details["limit"] = context.limits.max_waiters;
+      HttpResponse refused = ErrorResponse(
+          503, "too_many_waiters",
+          "the server already has " + std::to_string(context.limits.max_waiters) +
+              " requests waiting (limits.max_waiters); retry later or with a shorter wait",
+          &details);
+      refused.headers.emplace_back("retry-after", "1");
+      co_return refused;
+    }
+    struct Leave {
+      Impl& impl;
+      uint64_t id;
+      beast::tcp_stream& stream;
+      ~Leave() {
+        impl.waiters.Remove(id);
+        if (impl.context.metrics != nullptr) impl.context.metrics->AddWaitingRequests(-1);
+        // Ends the socket watch; its handler then only touches `state`, which it owns a share of.
+        ErrorCode ignored;
+        stream.socket().cancel(ignored);
+      }
+    } leave{*this, *id, stream};
+    if (context.metrics != nullptr) context.metrics->AddWaitingRequests(1);
+
+    const auto deadline = start + std::chrono::milliseconds(wait_ms);
+    auto backoff = kFirstRecheck;
+    auto last_check = SteadyClock::now();
+    auto next_check = last_check + kMaxRecheck;
+    bool watching = true;  // false once the client pipelined its next request
+    while (true) {
+      if (watching && !state->watch_pending) {
+        state->watch_pending = true;
+        stream.socket().async_wait(tcp::socket::wait_read, [state](ErrorCode ec) {
+          state->watch_pending = false;
+          if (ec) return;
+          state->readable = true;
+          state->timer.cancel();
+        });
+      }
+      if (state->readable) {
+        state->readable = false;
+        char byte = 0;
+        const ssize_t n =
+            ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          co_return std::nullopt;  // closed or reset: nobody to answer
+        }
+        if (n > 0) watching = false;  // a pipelined request, left for the next read
+        continue;
+      }
+      const auto now = SteadyClock::now();
+      const bool over = now >= deadline || waiters.shutting_down();
+      if (state->notified.exchange(false)) {
+        next_check = std::min(next_check, last_check + kFirstRecheck);
+        backoff = kFirstRecheck;
+      }
+      if (over || now >= next_check) {
+        request.wait_over = over;
+        last_check = now;
+        HttpResponse response = co_await background_pool.Run(
+            [&handler, &request] { return RunHandler(handler, request); });
+        if (response.wait_ms <= 0 || over) {
+          response.wait_ms = 0;
+          co_return response;
+        }
+        next_check = SteadyClock::now() + backoff;
+        backoff = std::min(backoff * 2, kMaxRecheck);
+        continue;
+      }
+      state->timer.expires_at(std::min(deadline, next_check));
+      co_await state->timer.async_wait(kUseTuple);
+    }
+  }
+
   void Record(std::string_view route, int status, std::string_view method, std::string_view path,
               const std::string& request_id, SteadyClock::time_point start) {
     const auto micros =
@@ -174,9 +324,19 @@ struct HttpServer::Impl {
       parser.header_limit(static_cast<uint32_t>(context.limits.max_header_bytes));
       parser.body_limit(context.limits.max_body_bytes);
       stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
-      auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      auto [read_ec, read_bytes] =
+          co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       const auto start = SteadyClock::now();
       const std::string request_id = NextRequestId();
+      if (!read_ec) {
+        if (auto refused = RefuseTransferEncoding(parser.get())) {
+          co_await AnswerAndClose(stream, std::move(*refused), request_id, "unmatched", "?", "?",
+                                  start);
+          co_return;
+        }
+        std::tie(read_ec, read_bytes) =
+            co_await http::async_read(stream, buffer, parser, kUseTuple);
+      }
       if (read_ec == http::error::body_limit) {
         nlohmann::json details = {{"limit", context.limits.max_body_bytes}};
         co_await AnswerAndClose(
@@ -301,7 +461,8 @@ struct HttpServer::Impl {
         continue;
       }
       if (match->route->streaming) {
-        auto refused = co_await ServeSubscription(stream, request, context, hub, pool, options.sse);
+        auto refused =
+            co_await ServeSubscription(stream, request, context, hub, background_pool, options.sse);
         if (refused) {
           co_await respond(std::move(*refused));
         } else {
@@ -310,8 +471,17 @@ struct HttpServer::Impl {
         co_return;
       }
       const Handler* handler = match->handler;
+      request.park_waits = true;
       HttpResponse response =
           co_await pool.Run([handler, &request] { return RunHandler(*handler, request); });
+      if (response.wait_ms > 0) {
+        auto parked = co_await Park(stream, request, *handler, response.wait_ms, start);
+        if (!parked) {
+          Record(route_name, kClientClosedRequest, request.method, request.path, request_id, start);
+          break;
+        }
+        response = std::move(*parked);
+      }
       if (!co_await respond(std::move(response))) break;
     }
     ErrorCode ignored;
@@ -368,6 +538,7 @@ void HttpServer::BeginShutdown() {
     impl->acceptor.close(ignored);
   });
   impl_->hub.Shutdown();
+  impl_->waiters.Shutdown();
 }
 
 void HttpServer::Stop(int64_t timeout_ms) {
@@ -383,8 +554,11 @@ void HttpServer::Stop(int64_t timeout_ms) {
   impl_->ioc.stop();
   for (auto& thread : impl_->io_threads) thread.join();
   impl_->pool.Join();
+  impl_->background_pool.Join();
 }
 
 int64_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
+
+int64_t HttpServer::waiting() const { return static_cast<int64_t>(impl_->waiters.size()); }
 
 }  // namespace triad::server

@@ -27,6 +27,7 @@
 
 #include "server/metrics.h"
 #include "server/request_log.h"
+#include "server/routes/stream_routes.h"
 
 namespace triad::server {
 namespace {
@@ -38,11 +39,10 @@ using ErrorCode = boost::system::error_code;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 // What one subscriber shares with the hub's wake-up and with its peer-close detector.
-struct SubscriberState {
-  explicit SubscriberState(const asio::any_io_executor& executor) : timer(executor) {}
-  asio::steady_timer timer;
-  // Set by a commit; cleared before each read so that a commit during the read skips the wait.
-  std::atomic<bool> notified{false};
+// `notified` is set by a commit and cleared before each read, so that a commit during the read
+// skips the wait.
+struct SubscriberState : WakeableTimer {
+  using WakeableTimer::WakeableTimer;
   // Set when the client closed its side (detected by a pending one-byte read).
   std::atomic<bool> peer_closed{false};
   char probe = 0;
@@ -74,52 +74,21 @@ nlohmann::json ReasonOf(std::string_view reason, Position position) {
   return out;
 }
 
+// The resume point: the next read starts after it, so it is at most kMaxReadPosition - 1 (the
+// range of GET /events' from_position, shifted by one).
 Result<Position> ParseLastEventId(std::string_view text) {
   Position value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0 ||
+      value > kMaxReadPosition - 1) {
     return InvalidArgumentError("Last-Event-ID '" + std::string(text.substr(0, 40)) +
-                                "' is not a position (an integer >= 0)");
+                                "' is not a position (an integer in [0, " +
+                                std::to_string(kMaxReadPosition - 1) + "])");
   }
   return value;
 }
 
 }  // namespace
-
-SseHub::SseHub(EventStore* store, size_t max_subscribers)
-    : store_(store), max_subscribers_(max_subscribers) {
-  listener_id_ = store_->AddCommitListener([this](Position) { WakeAll(); });
-}
-
-SseHub::~SseHub() { store_->RemoveCommitListener(listener_id_); }
-
-std::optional<uint64_t> SseHub::Add(std::function<void()> wake) {
-  std::lock_guard lock(mutex_);
-  if (wakers_.size() >= max_subscribers_) return std::nullopt;
-  const uint64_t id = next_id_++;
-  wakers_.emplace(id, std::move(wake));
-  return id;
-}
-
-void SseHub::Remove(uint64_t id) {
-  std::lock_guard lock(mutex_);
-  wakers_.erase(id);
-}
-
-void SseHub::Shutdown() {
-  shutting_down_.store(true);
-  WakeAll();
-}
-
-size_t SseHub::size() const {
-  std::lock_guard lock(mutex_);
-  return wakers_.size();
-}
-
-void SseHub::WakeAll() {
-  std::lock_guard lock(mutex_);
-  for (auto& [id, wake] : wakers_) wake();
-}
 
 asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream& stream,
                                                                const HttpRequest& request,
@@ -128,13 +97,9 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
                                                                const SseOptions& options) {
   EventStore* store = context.store;
   ReadAllOptions filter;
-  for (std::string_view type : request.QueryAll("type")) filter.types.emplace_back(type);
-  for (std::string_view category : request.QueryAll("category")) {
-    filter.categories.emplace_back(category);
-  }
+  ReadEventFilters(request, filter);
   filter.limit = std::max<size_t>(options.batch_events, 1);
-  auto from_position =
-      QueryInt(request, "from_position", 0, std::numeric_limits<int64_t>::max() - 1);
+  auto from_position = QueryInt(request, "from_position", 0, kMaxReadPosition);
   if (!from_position.ok()) co_return ErrorFromStatus(from_position.status());
   std::optional<Position> last_event_id;
   if (auto header = request.Header("last-event-id")) {
@@ -154,15 +119,19 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
     if (!head.ok()) co_return ErrorFromStatus(head.status());
     cursor = *head;
   }
-
-  auto state = std::make_shared<SubscriberState>(co_await asio::this_coro::executor);
-  std::weak_ptr<SubscriberState> weak = state;
-  const asio::any_io_executor executor = co_await asio::this_coro::executor;
-  auto id = hub.Add([weak, executor] {
-    auto locked = weak.lock();
-    if (!locked || locked->notified.exchange(true)) return;
-    asio::post(executor, [locked] { locked->timer.cancel(); });
+  // The filters are checked as GET /events checks them, by the store, before the 200: a bad
+  // `type` is a 400 with the same error, not a stream that ends at once.
+  Status checked = co_await pool.Run([store, &filter, cursor] {
+    ReadAllOptions probe = filter;
+    probe.from_position = cursor + 1;
+    probe.limit = 1;
+    return store->ScanAll(probe, [](const EventView&) { return false; }).status();
   });
+  if (!checked.ok()) co_return ErrorFromStatus(checked);
+
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  auto state = std::make_shared<SubscriberState>(executor);
+  auto id = hub.Add(TimerWake(state, executor));
   if (!id) {
     nlohmann::json details;
     details["limit"] = context.limits.max_sse_clients;

@@ -19,10 +19,10 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <optional>
+#include <utility>
 
+#include "server/commit_wakers.h"
 #include "server/http_server.h"
 #include "server/http_types.h"
 #include "server/server_context.h"
@@ -35,31 +35,20 @@ namespace triad::server {
 class SseHub {
  public:
   // Registers a commit listener on `store` (non-owning; must outlive the hub).
-  SseHub(EventStore* store, size_t max_subscribers);
-  SseHub(const SseHub&) = delete;
-  SseHub& operator=(const SseHub&) = delete;
-  ~SseHub();
+  SseHub(EventStore* store, size_t max_subscribers) : wakers_(store, max_subscribers) {}
 
   // Admits a subscriber whose `wake` is called (from any thread, quickly) after commits and at
   // shutdown. Returns its id, or nullopt when max_subscribers are already open.
-  std::optional<uint64_t> Add(std::function<void()> wake);
+  std::optional<uint64_t> Add(std::function<void()> wake) { return wakers_.Add(std::move(wake)); }
   // Removes a subscriber; `wake` is not called after this returns.
-  void Remove(uint64_t id);
+  void Remove(uint64_t id) { wakers_.Remove(id); }
   // Sets shutting_down() and wakes every subscriber.
-  void Shutdown();
-  bool shutting_down() const { return shutting_down_.load(); }
-  size_t size() const;
+  void Shutdown() { wakers_.Shutdown(); }
+  bool shutting_down() const { return wakers_.shutting_down(); }
+  size_t size() const { return wakers_.size(); }
 
  private:
-  void WakeAll();
-
-  EventStore* store_;
-  size_t max_subscribers_;
-  uint64_t listener_id_ = 0;
-  std::atomic<bool> shutting_down_{false};
-  mutable std::mutex mutex_;
-  uint64_t next_id_ = 1;
-  std::map<uint64_t, std::function<void()>> wakers_;
+  CommitWakers wakers_;
 };
 
 // Serves GET /subscribe on `stream` after the route and role were checked. Returns a response
