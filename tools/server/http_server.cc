@@ -26,8 +26,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <limits>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <thread>
@@ -58,6 +62,36 @@ constexpr auto kFirstRecheck = std::chrono::milliseconds(2);
 constexpr auto kMaxRecheck = std::chrono::milliseconds(250);
 // The status logged for a parked request whose client went away (nginx's convention).
 constexpr int kClientClosedRequest = 499;
+
+// Accepting when out of file descriptors: how many idle connections to close at a time, the
+// pause after closing some (for the closes to happen), the pause when none could be closed, and
+// the quiet time after which running out again is logged again (one warning per episode).
+constexpr size_t kShedBatch = 16;
+constexpr auto kShedPause = std::chrono::milliseconds(10);
+constexpr auto kAcceptErrorPause = std::chrono::milliseconds(100);
+constexpr auto kExhaustedEpisodeGap = std::chrono::seconds(10);
+
+// Connections allowed before shedding idle ones: RLIMIT_NOFILE less max(32, 1/8 of it).
+int64_t ConnectionLimit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  const auto limit = static_cast<int64_t>(files.rlim_cur);
+  return std::max<int64_t>(1, limit - std::max<int64_t>(32, limit / 8));
+}
+
+// One connection as the shedding of idle connections sees it. Touched on the connection's
+// strand only (ShedIdle posts there).
+struct ConnectionSlot {
+  beast::tcp_stream* stream = nullptr;  // null once the session ended
+  bool idle = false;                    // waiting for the next request's header
+};
+
+struct IdleEntry {
+  asio::any_io_executor executor;
+  std::weak_ptr<ConnectionSlot> slot;
+};
 
 // A parked request's wake-ups (Park()). Touched only on the connection's strand, except
 // `notified` (WakeableTimer).
@@ -166,6 +200,14 @@ struct HttpServer::Impl {
   std::atomic<bool> shutting_down{false};
   std::atomic<bool> stopped{false};
   std::atomic<int64_t> in_flight{0};
+  // Open connections, and how many may be open before the longest-idle ones are closed as new
+  // ones come: the descriptor limit less a reserve for the store's files and the process.
+  std::atomic<int64_t> connections{0};
+  int64_t max_connections = ConnectionLimit();
+  // Idle connections by when they became idle (ids grow), for ShedIdle().
+  std::mutex idle_mutex;
+  uint64_t next_idle_id = 1;
+  std::map<uint64_t, IdleEntry> idle;
 
   std::string NextRequestId() {
     char suffix[20];
@@ -174,15 +216,88 @@ struct HttpServer::Impl {
     return id_prefix + suffix;
   }
 
+  // Marks a connection idle (waiting for its next request) until the returned id is passed to
+  // LeaveIdle(); the oldest idle ones are closed when file descriptors run out.
+  uint64_t EnterIdle(const std::shared_ptr<ConnectionSlot>& slot,
+                     const asio::any_io_executor& executor) {
+    std::lock_guard lock(idle_mutex);
+    const uint64_t id = next_idle_id++;
+    idle.emplace(id, IdleEntry{executor, slot});
+    return id;
+  }
+
+  void LeaveIdle(uint64_t id) {
+    std::lock_guard lock(idle_mutex);
+    idle.erase(id);
+  }
+
+  // Closes up to `count` of the connections idle the longest (a client's kept-alive connection
+  // may be closed at any time while idle: it reconnects). Returns how many were asked to close.
+  size_t ShedIdle(size_t count) {
+    std::vector<IdleEntry> victims;
+    {
+      std::lock_guard lock(idle_mutex);
+      while (!idle.empty() && victims.size() < count) {
+        victims.push_back(std::move(idle.begin()->second));
+        idle.erase(idle.begin());
+      }
+    }
+    for (IdleEntry& victim : victims) {
+      asio::post(victim.executor, [weak = victim.slot] {
+        auto slot = weak.lock();
+        if (!slot || !slot->idle || slot->stream == nullptr) return;
+        ErrorCode ignored;
+        slot->stream->socket().close(ignored);
+      });
+    }
+    return victims.size();
+  }
+
+  // Logs once per episode (kExhaustedEpisodeGap of quiet ends one) that idle connections are
+  // being closed for lack of file descriptors.
+  void WarnDescriptorPressure(std::optional<SteadyClock::time_point>& last, const std::string& why,
+                              int64_t open) {
+    const auto now = SteadyClock::now();
+    if (!last || now - *last > kExhaustedEpisodeGap) {
+      LogEvent("warn", "file descriptor limit: closing the longest-idle connections",
+               {{"reason", why},
+                {"connections", std::to_string(open)},
+                {"max_connections", std::to_string(max_connections)},
+                {"idle_connections", std::to_string(IdleCount())}});
+    }
+    last = now;
+  }
+
   asio::awaitable<void> Accept() {
+    asio::steady_timer backoff(acceptor.get_executor());
+    std::optional<SteadyClock::time_point> last_exhausted;
     while (true) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kUseTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        continue;  // e.g. EMFILE: keep serving the open connections
+        // Out of descriptors (or another accept failure): accepting again at once would spin,
+        // since the pending connection stays queued. Shed the oldest idle connections so that
+        // new clients can be served, and retry after a short pause.
+        const bool exhausted = ec == boost::system::errc::too_many_files_open ||
+                               ec == boost::system::errc::too_many_files_open_in_system;
+        size_t shed = 0;
+        if (exhausted) {
+          WarnDescriptorPressure(last_exhausted, ec.message(), connections.load());
+          shed = ShedIdle(kShedBatch);
+        }
+        backoff.expires_after(shed > 0 ? kShedPause : kAcceptErrorPause);
+        co_await backoff.async_wait(kUseTuple);
+        continue;
       }
       ErrorCode ignored;
       socket.set_option(tcp::no_delay(true), ignored);
+      // Near the descriptor limit: make room before the process runs out (and before every
+      // new connection, the store's files included, would fail).
+      const int64_t open = connections.load();
+      if (open >= max_connections) {
+        WarnDescriptorPressure(last_exhausted, "at the connection limit", open);
+        ShedIdle(static_cast<size_t>(open - max_connections + 1));
+      }
       asio::co_spawn(socket.get_executor(), Session(std::move(socket)), asio::detached);
     }
   }
@@ -316,16 +431,37 @@ struct HttpServer::Impl {
                 .duration_us = micros});
   }
 
+  size_t IdleCount() {
+    std::lock_guard lock(idle_mutex);
+    return idle.size();
+  }
+
   asio::awaitable<void> Session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    const asio::any_io_executor executor = co_await asio::this_coro::executor;
+    auto slot = std::make_shared<ConnectionSlot>();
+    slot->stream = &stream;
+    connections.fetch_add(1);
+    struct Detach {
+      ConnectionSlot& slot;
+      std::atomic<int64_t>& connections;
+      ~Detach() {
+        slot.stream = nullptr;
+        connections.fetch_sub(1);
+      }
+    } detach{*slot, connections};
     while (true) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<uint32_t>(context.limits.max_header_bytes));
       parser.body_limit(context.limits.max_body_bytes);
       stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
+      slot->idle = true;
+      const uint64_t idle_id = EnterIdle(slot, executor);
       auto [read_ec, read_bytes] =
           co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+      LeaveIdle(idle_id);
+      slot->idle = false;
       const auto start = SteadyClock::now();
       const std::string request_id = NextRequestId();
       if (!read_ec) {
