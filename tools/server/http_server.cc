@@ -168,7 +168,8 @@ struct HttpServer::Impl {
         options(std::move(options_in)),
         pool(static_cast<size_t>(options.worker_threads)),
         background_pool(static_cast<size_t>(std::max(2, options.worker_threads / 4))),
-        hub(context.store, context.limits.max_sse_clients),
+        hub(context.store, context.limits.max_sse_clients, context.limits.max_sse_buffer_bytes,
+            context.metrics),
         waiters(context.store, context.limits.max_waiters),
         acceptor(ioc),
         work(asio::make_work_guard(ioc)) {

@@ -41,6 +41,9 @@ struct SseOptions {
   int64_t write_timeout_ms = 10'000;
   // Events read from the log and written per batch. Default: 500.
   size_t batch_events = 500;
+  // Bytes of frames one subscriber may have built and not yet written (a batch stops there;
+  // a larger single event is still sent). Default: 1 MiB.
+  size_t max_buffer_bytes = size_t{1} << 20;
   // How often an idle subscriber checks the head for commits made by other processes (commits
   // through this server wake it at once). Default: 250 ms (STACK.md pitfall 5).
   int64_t poll_interval_ms = 250;

@@ -37,6 +37,9 @@ struct Limits {
   // Requests parked at once waiting for min_position or a poll's messages; they hold no worker
   // thread (503 "too_many_waiters", retryable, past it).
   size_t max_waiters = 1000;
+  // Bytes all SSE subscribers together may hold for their writes; a subscriber that would go
+  // over waits (holding nothing) until others' writes complete or time out.
+  size_t max_sse_buffer_bytes = size_t{64} << 20;
 };
 
 struct ServerContext {

@@ -21,6 +21,7 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <malloc.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,11 +49,29 @@ struct SubscriberState : WakeableTimer {
   char probe = 0;
 };
 
+// Frames built straight from the log (no copy of the events is kept), at most batch_events of
+// them and about max_buffer_bytes (always at least one event).
 struct Batch {
   Status status;
   Position head = 0;
-  std::vector<RecordedEvent> events;
+  std::string frames;
+  size_t count = 0;
+  Position last = 0;
+  bool full = false;  // stopped by a limit: more may follow at once
 };
+
+RecordedEvent CopyOf(const EventView& view) {
+  return RecordedEvent{.id = std::string(view.id),
+                       .stream = std::string(view.stream),
+                       .version = view.version,
+                       .position = view.position,
+                       .type = std::string(view.type),
+                       .data = std::string(view.data),
+                       .metadata = std::string(view.metadata),
+                       .correlation_id = std::string(view.correlation_id),
+                       .causation_id = std::string(view.causation_id),
+                       .recorded_at_us = view.recorded_at_us};
+}
 
 void AppendFrame(std::string& out, const RecordedEvent& event) {
   out += "id: ";
@@ -89,6 +108,32 @@ Result<Position> ParseLastEventId(std::string_view text) {
 }
 
 }  // namespace
+
+// Above this peak of buffered bytes, the allocator is asked to return freed memory once the
+// buffers are empty again (their pages would otherwise stay with the process).
+constexpr size_t kTrimAfterPeakBytes = size_t{8} << 20;
+
+bool SseHub::Reserve(size_t bytes) {
+  size_t current = buffered_.load();
+  do {
+    if (current + bytes > budget_) return false;
+  } while (!buffered_.compare_exchange_weak(current, current + bytes));
+  size_t peak = peak_since_trim_.load();
+  while (current + bytes > peak && !peak_since_trim_.compare_exchange_weak(peak, current + bytes)) {
+  }
+  if (metrics_ != nullptr) metrics_->AddSseBufferedBytes(static_cast<int64_t>(bytes));
+  return true;
+}
+
+void SseHub::Release(size_t bytes) {
+  const size_t left = buffered_.fetch_sub(bytes) - bytes;
+  if (metrics_ != nullptr) metrics_->AddSseBufferedBytes(-static_cast<int64_t>(bytes));
+#if defined(__GLIBC__)
+  if (left == 0 && peak_since_trim_.exchange(0) > kTrimAfterPeakBytes) malloc_trim(0);
+#else
+  (void)left;
+#endif
+}
 
 asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream& stream,
                                                                const HttpRequest& request,
@@ -185,7 +230,21 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
     }
     state->notified.store(false);
     filter.from_position = cursor + 1;
-    Batch batch = co_await pool.Run([store, &filter] {
+    // The subscriber's buffer is charged to the server-wide budget before it is filled; when
+    // the budget is spent (by subscribers whose sockets do not take their writes), this one
+    // waits without holding anything, and stalled ones leave by write_timeout_ms.
+    const size_t cap = std::min(std::max<size_t>(options.max_buffer_bytes, 1), hub.budget());
+    if (!hub.Reserve(cap)) {
+      state->timer.expires_after(std::chrono::milliseconds(10));
+      co_await state->timer.async_wait(kUseTuple);
+      continue;
+    }
+    struct Charge {
+      SseHub& hub;
+      size_t bytes;
+      ~Charge() { hub.Release(bytes); }
+    } charge{hub, cap};
+    Batch batch = co_await pool.Run([store, &filter, cap] {
       Batch out;
       auto head = store->HeadPosition();
       if (!head.ok()) {
@@ -193,12 +252,14 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
         return out;
       }
       out.head = *head;
-      auto events = store->ReadAll(filter);
-      if (!events.ok()) {
-        out.status = events.status();
-        return out;
-      }
-      out.events = std::move(*events);
+      auto scanned = store->ScanAll(filter, [&out, &filter, cap](const EventView& view) {
+        AppendFrame(out.frames, CopyOf(view));
+        out.last = view.position;
+        ++out.count;
+        out.full = out.count >= filter.limit || out.frames.size() >= cap;
+        return !out.full;
+      });
+      if (!scanned.ok()) out.status = scanned.status();
       return out;
     });
     if (!batch.status.ok()) {
@@ -215,17 +276,22 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
       disconnect_reason = "lagging";
       break;
     }
-    if (!batch.events.empty()) {
-      std::string frames;
-      for (const RecordedEvent& event : batch.events) AppendFrame(frames, event);
-      if (!co_await write(frames)) {
+    // Hold only what was built while the socket takes it, then nothing.
+    const size_t held = std::min(cap, batch.frames.size());
+    hub.Release(cap - held);
+    charge.bytes = held;
+    if (batch.count > 0) {
+      if (!co_await write(batch.frames)) {
         disconnect_reason = "write_failed";
         break;
       }
-      cursor = batch.events.back().position;
+      cursor = batch.last;
       last_write = Clock::now();
     }
-    if (batch.events.size() >= filter.limit) continue;  // more to read now
+    std::string().swap(batch.frames);
+    hub.Release(held);
+    charge.bytes = 0;
+    if (batch.full) continue;  // more to read now
     // The log was read to its end as of `batch.head` (read before the scan): events the filters
     // skipped up to there need not be scanned again.
     cursor = std::max(cursor, batch.head);

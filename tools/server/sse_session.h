@@ -17,6 +17,7 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -30,12 +31,26 @@
 
 namespace triad::server {
 
+class Metrics;
+
 // The registry of open subscribers: wakes them on commits, counts them against the limit, and
 // tells them to leave at shutdown.
 class SseHub {
  public:
   // Registers a commit listener on `store` (non-owning; must outlive the hub).
   SseHub(EventStore* store, size_t max_subscribers) : wakers_(store, max_subscribers) {}
+  // Also accounts subscriber buffers against `max_buffer_bytes` (server-wide), reported to
+  // `metrics` (may be null).
+  SseHub(EventStore* store, size_t max_subscribers, size_t max_buffer_bytes, Metrics* metrics)
+      : wakers_(store, max_subscribers), budget_(max_buffer_bytes), metrics_(metrics) {}
+
+  // Charges `bytes` of a subscriber's buffer to the budget; false (nothing charged) when it
+  // would go over. Release() gives them back; when the total drops to zero after a large
+  // peak, freed memory is returned to the system.
+  bool Reserve(size_t bytes);
+  void Release(size_t bytes);
+  size_t buffered_bytes() const { return buffered_.load(); }
+  size_t budget() const { return budget_; }
 
   // Admits a subscriber whose `wake` is called (from any thread, quickly) after commits and at
   // shutdown. Returns its id, or nullopt when max_subscribers are already open.
@@ -49,6 +64,10 @@ class SseHub {
 
  private:
   CommitWakers wakers_;
+  size_t budget_ = SIZE_MAX;
+  Metrics* metrics_ = nullptr;
+  std::atomic<size_t> buffered_{0};
+  std::atomic<size_t> peak_since_trim_{0};
 };
 
 // Serves GET /subscribe on `stream` after the route and role were checked. Returns a response
