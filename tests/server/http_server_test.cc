@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 
 #include "server/http_client.h"
 #include "server/metrics.h"
+#include "support/raw_connection.h"
 
 namespace triad::server {
 namespace {
@@ -40,6 +42,10 @@ class HttpServerTest : public ::testing::Test {
     router_.Add("GET", "/health", Role::kNone, "health", [](HttpRequest&) {
       return JsonResponse(200, {{"status", "ok"}});
     });
+    router_.Add("POST", "/echo", Role::kRead, "echo", [this](HttpRequest& request) {
+      echoed_.fetch_add(1);
+      return JsonResponse(201, {{"body", request.body}});
+    });
     auto http = HttpServer::Start(router_, context_, auth_, {.host = "127.0.0.1", .port = 0});
     ASSERT_OK(http);
     http_ = std::move(*http);
@@ -61,6 +67,7 @@ class HttpServerTest : public ::testing::Test {
   std::condition_variable cv_;
   bool entered_ = false;
   bool released_ = false;
+  std::atomic<int> echoed_{0};
 };
 
 TEST_F(HttpServerTest, ThrowingHandlerIs500InternalWithRequestId) {
@@ -106,6 +113,38 @@ TEST_F(HttpServerTest, ShutdownFinishesRunningRequestsAndRefusesNewOnes) {
   ASSERT_OK(blocked);
   EXPECT_EQ(blocked->status, 200);
   EXPECT_EQ(nlohmann::json::parse(blocked->body)["finished"], true);
+}
+
+// What the server answers to one raw request, read until it closes the connection (5 s at most).
+std::string RawExchange(uint16_t port, const std::string& request) {
+  auto connection = testing::RawConnection::Open(port);
+  EXPECT_OK(connection);
+  if (!connection.ok()) return "";
+  EXPECT_OK((*connection)->Send(request));
+  auto answer = (*connection)->ReadUntilClose(5'000);
+  EXPECT_OK(answer);
+  return answer.value_or("");
+}
+
+TEST_F(HttpServerTest, UnknownTransferEncodingIs501AndClosesTheConnection) {
+  for (const std::string coding : {"xchunked", "gzip", "identity", "gzip, deflate"}) {
+    SCOPED_TRACE(coding);
+    // Keep-alive asked, and a Content-Length the server must not frame the body by.
+    const std::string answer = RawExchange(
+        http_->port(), "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: " + coding +
+                           "\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 501")) << answer;
+    EXPECT_NE(answer.find("\"not_implemented\""), std::string::npos) << answer;
+    EXPECT_NE(answer.find("Transfer-Encoding"), std::string::npos) << answer;
+  }
+  EXPECT_EQ(echoed_.load(), 0);
+  // chunked itself is understood.
+  const std::string chunked = RawExchange(
+      http_->port(),
+      "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_TRUE(chunked.starts_with("HTTP/1.1 201")) << chunked;
+  EXPECT_EQ(echoed_.load(), 1);
 }
 
 }  // namespace

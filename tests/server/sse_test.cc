@@ -6,13 +6,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "server/http_client.h"
+#include "support/raw_connection.h"
 #include "support/test_server.h"
 
 namespace triad::server {
@@ -203,6 +206,103 @@ TEST(SseTest, SubscriberLimitAndBadLastEventId) {
   auto bad = SseStream::Open(server.url(), "/subscribe", "not-a-number");
   EXPECT_ERROR_CODE(bad, kInvalidArgument);
   EXPECT_NE(bad.status().message().find("Last-Event-ID"), std::string::npos);
+}
+
+int64_t GaugeOf(TestServer& server, const std::string& name) {
+  auto metrics = server.Call("GET", "/metrics");
+  const std::string key = "\n" + name + " ";
+  const size_t at = metrics.body.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stoll(metrics.body.substr(at + key.size()));
+}
+
+// Subscribers that never read: what the server holds for them stays within its budget while a
+// fast subscriber still gets everything, and they are disconnected.
+TEST(SseTest, StalledSubscribersBuffersStayWithinTheBudget) {
+  constexpr int64_t kBudget = 256 * 1024;
+  TestServer server([](ServerConfig& config) {
+    config.sse.max_buffer_bytes = 64 * 1024;
+    config.limits.max_sse_buffer_bytes = kBudget;
+    config.sse.write_timeout_ms = 1500;
+  });
+  ASSERT_TRUE(server.server_started());
+  auto fast = SseStream::Open(server.url(), "/subscribe?from_position=1");
+  ASSERT_OK(fast);
+  std::vector<std::unique_ptr<testing::RawConnection>> stalled;
+  for (int i = 0; i < 10; ++i) {
+    auto connection = testing::RawConnection::Open(server.server().port(), 4096);
+    ASSERT_OK(connection);
+    ASSERT_OK((*connection)->Send("GET /subscribe?from_position=1 HTTP/1.1\r\nHost: t\r\n\r\n"));
+    stalled.push_back(std::move(*connection));
+  }
+  for (int i = 0; i < 200 && SubscriberGauge(server) != 11; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(SubscriberGauge(server), 11);
+  constexpr int kAppends = 100;
+  constexpr int kPerAppend = 50;
+  const std::string padding(1000, 'x');
+  std::string batch;
+  for (int i = 0; i < kPerAppend; ++i) {
+    if (i > 0) batch += ',';
+    batch += R"({"type":"Big","data":{"pad":")" + padding + R"("}})";
+  }
+  std::atomic<bool> writing{true};
+  std::atomic<int64_t> most{-1};
+  std::thread writer([&] {
+    auto client = server.NewClient();
+    for (int i = 0; i < kAppends; ++i) AppendOrFail(*client, "big-1", batch);
+    writing.store(false);
+  });
+  std::thread sampler([&] {
+    while (writing.load()) {
+      most.store(std::max(most.load(), GaugeOf(server, "triad_sse_buffered_bytes")));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  for (int64_t expected = 1; expected <= kAppends * kPerAppend; ++expected) {
+    auto event = NextEvent(**fast);
+    ASSERT_OK(event);
+    ASSERT_EQ(PositionOf(*event), expected);
+  }
+  writer.join();
+  sampler.join();
+  EXPECT_GT(most.load(), 0);
+  EXPECT_LE(most.load(), kBudget);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (SubscriberGauge(server) != 1 && std::chrono::steady_clock::now() < deadline) {
+    (void)(*fast)->Next(50);
+  }
+  EXPECT_EQ(SubscriberGauge(server), 1);
+  EXPECT_EQ(GaugeOf(server, "triad_sse_buffered_bytes"), 0);
+}
+
+// /subscribe checks its parameters as GET /events does, and refuses them with the same 400
+// before streaming (not a 200 that ends at once).
+TEST(SseTest, OutOfRangeLastEventIdAndBadFiltersAre400LikeEvents) {
+  TestServer server;
+  ASSERT_TRUE(server.server_started());
+  AppendOrFail(server.client(), "s-1", R"({"type":"A"})");
+  auto huge = SseStream::Open(server.url(), "/subscribe", "9223372036854775807");
+  EXPECT_ERROR_CODE(huge, kInvalidArgument);
+  EXPECT_NE(huge.status().message().find("Last-Event-ID"), std::string::npos);
+  EXPECT_ERROR_CODE(SseStream::Open(server.url(), "/subscribe", "9223372036854775806"),
+                    kInvalidArgument);
+  // The largest resume point still streams.
+  EXPECT_OK(SseStream::Open(server.url(), "/subscribe", "9223372036854775805"));
+  auto client = HttpClient::Connect("127.0.0.1", server.server().port(),
+                                    {.connect_timeout_ms = 5'000, .request_timeout_ms = 5'000});
+  ASSERT_OK(client);
+  for (const std::string query : {"type=", "type=1bad", "type=A&type=no%20spaces", "category="}) {
+    SCOPED_TRACE(query);
+    auto events = (*client)->Send("GET", "/events?" + query);
+    ASSERT_OK(events);
+    ASSERT_EQ(events->status, 400) << events->body;
+    auto subscribed = (*client)->Send("GET", "/subscribe?" + query);
+    ASSERT_OK(subscribed);
+    EXPECT_EQ(subscribed->status, 400) << subscribed->body;
+    EXPECT_EQ(JsonOf(*subscribed), JsonOf(*events));
+  }
 }
 
 TEST(SseTest, ShutdownSendsDisconnectToSubscribers) {

@@ -92,6 +92,9 @@ Status ApplyLimits(const Json& json, std::string_view source, Limits& limits) {
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_read_limit", limits.max_read_limit, 1));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_wait_ms", limits.max_wait_ms, 0));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_sse_clients", limits.max_sse_clients, 0));
+  TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_waiters", limits.max_waiters, 0));
+  TRIAD_CONFIG_RETURN_IF_ERROR(
+      reader.ReadInt("max_sse_buffer_bytes", limits.max_sse_buffer_bytes, 1024));
   return reader.CheckNoUnknownKeys();
 }
 
@@ -103,6 +106,7 @@ Status ApplySse(const Json& json, std::string_view source, SseOptions& sse) {
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_lag_events", sse.max_lag_events, 1));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("write_timeout_ms", sse.write_timeout_ms, 1));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("batch_events", sse.batch_events, 1));
+  TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("max_buffer_bytes", sse.max_buffer_bytes, 1024));
   TRIAD_CONFIG_RETURN_IF_ERROR(reader.ReadInt("poll_interval_ms", sse.poll_interval_ms, 1));
   return reader.CheckNoUnknownKeys();
 }

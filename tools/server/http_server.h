@@ -1,9 +1,15 @@
 // The HTTP/1.1 transport of `triad serve`: Boost.Beast on Asio with C++20 coroutines. Io threads
-// accept, parse and write; handlers run on a worker pool (they block on group commits and
-// waits), so an io thread never touches storage. It applies the request limits, percent-decodes
-// targets, routes (404/405), authenticates (401/403), catches handler exceptions (500), adds
+// accept, parse and write; handlers run on a worker pool (appends block on group commits), so an
+// io thread never touches storage. It applies the request limits, percent-decodes targets,
+// routes (404/405), authenticates (401/403), catches handler exceptions (500), adds
 // `x-request-id`, records metrics and logs one line per request. GET /subscribe (a streaming
 // route) is served here as Server-Sent Events (sse_session.h).
+//
+// Waiting requests: a read with min_position or a consumer-group poll with wait_ms does not wait
+// on a worker thread. Its handler checks once (HttpRequest::park_waits) and, when nothing is
+// there yet, the request is parked on its connection: woken by commits and short re-check
+// intervals, ended by the client closing its connection, at most limits.max_waiters at once.
+// Re-checks and SSE reads run on a small background pool, so the workers stay free for appends.
 //
 // This header is free of Beast so that server.cc and tests include it cheaply.
 //
@@ -35,6 +41,9 @@ struct SseOptions {
   int64_t write_timeout_ms = 10'000;
   // Events read from the log and written per batch. Default: 500.
   size_t batch_events = 500;
+  // Bytes of frames one subscriber may have built and not yet written (a batch stops there;
+  // a larger single event is still sent). Default: 1 MiB.
+  size_t max_buffer_bytes = size_t{1} << 20;
   // How often an idle subscriber checks the head for commits made by other processes (commits
   // through this server wake it at once). Default: 250 ms (docs/dependencies.md, PostgreSQL
   // pitfalls).
@@ -83,8 +92,10 @@ class HttpServer {
   // for: it holds a store reference). Idempotent.
   void Stop(int64_t timeout_ms);
 
-  // Requests being handled plus open SSE subscribers.
+  // Requests being handled (parked ones included) plus open SSE subscribers.
   int64_t in_flight() const;
+  // Requests parked waiting for min_position or consumer-group messages (limits.max_waiters).
+  int64_t waiting() const;
 
  private:
   struct Impl;

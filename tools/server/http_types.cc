@@ -47,6 +47,20 @@ HttpError HttpErrorFor(StatusCode code) {
 
 }  // namespace
 
+int64_t BlockingWaitUs(const HttpRequest& request, int64_t wait_us) {
+  return request.park_waits ? 0 : wait_us;
+}
+
+bool ShouldPark(const HttpRequest& request, int64_t wait_us) {
+  return request.park_waits && !request.wait_over && wait_us > 0;
+}
+
+HttpResponse WaitResponse(int64_t wait_us) {
+  HttpResponse response;
+  response.wait_ms = (wait_us + 999) / 1000;
+  return response;
+}
+
 std::string_view RoleName(Role role) { return kRoleNames[static_cast<size_t>(role)]; }
 
 std::optional<Role> ParseRole(std::string_view name) {

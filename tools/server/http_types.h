@@ -48,6 +48,15 @@ struct HttpRequest {
   Role role = Role::kNone;
   // A per-request id for logs ("r-1f3a…").
   std::string request_id;
+  // Set by the transport (http_server.h, "Waiting requests"): a handler that would wait
+  // (min_position, a poll's wait_ms) must not block a worker thread. It checks once and, when
+  // what it waits for is not there yet, answers WaitResponse(); the transport then parks the
+  // request without a thread and runs the handler again after commits and at short intervals.
+  // Unset (handlers called directly, e.g. in tests), handlers wait in place.
+  bool park_waits = false;
+  // Set by the transport for the last run of a parked request, when its wait has passed (or the
+  // server is shutting down): the handler answers as a wait that ran out.
+  bool wait_over = false;
 
   // The first query parameter `name`, or nullopt.
   std::optional<std::string_view> Query(std::string_view name) const;
@@ -65,7 +74,22 @@ struct HttpResponse {
   std::string body;
   // Extra headers, e.g. {"location", "/streams/x"}.
   std::vector<std::pair<std::string, std::string>> headers;
+  // > 0: not an answer but WaitResponse(): the handler wants to be run again until what it
+  // waits for is there, for up to this many milliseconds from the request's arrival.
+  int64_t wait_ms = 0;
 };
+
+// How long a handler asked to wait `wait_us` may block its own thread: 0 when the transport
+// parks waits (request.park_waits), else `wait_us`.
+int64_t BlockingWaitUs(const HttpRequest& request, int64_t wait_us);
+
+// True when a handler whose check found nothing yet should answer WaitResponse(): the
+// transport parks waits, asked for a wait (`wait_us` > 0), and it has not run out yet.
+bool ShouldPark(const HttpRequest& request, int64_t wait_us);
+
+// The answer of a handler that checked once, found nothing yet, and wants to wait `wait_us`
+// (rounded up to milliseconds) from the request's arrival (see HttpRequest::park_waits).
+HttpResponse WaitResponse(int64_t wait_us);
 
 // A JSON response with `body` serialized.
 HttpResponse JsonResponse(int status, const nlohmann::json& body);

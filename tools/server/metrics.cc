@@ -80,6 +80,12 @@ std::string Metrics::Render(EventStore* store, ProjectionEngine* engine) const {
   }
   Header(out, "triad_sse_subscribers", "gauge", "Open GET /subscribe streams.");
   line(fmt::format("triad_sse_subscribers {}", sse_subscribers()));
+  Header(out, "triad_waiting_requests", "gauge",
+         "Requests parked waiting for min_position or consumer-group messages.");
+  line(fmt::format("triad_waiting_requests {}", waiting_requests()));
+  Header(out, "triad_sse_buffered_bytes", "gauge",
+         "Bytes held for SSE subscribers' writes (limits.max_sse_buffer_bytes).");
+  line(fmt::format("triad_sse_buffered_bytes {}", sse_buffered_bytes()));
   if (store != nullptr) {
     if (auto head = store->HeadPosition(); head.ok()) {
       Header(out, "triad_head_position", "gauge", "The last committed position of the log.");

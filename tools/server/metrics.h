@@ -34,6 +34,13 @@ class Metrics {
   void AddSseSubscriber() { sse_subscribers_.fetch_add(1); }
   void RemoveSseSubscriber() { sse_subscribers_.fetch_sub(1); }
   int64_t sse_subscribers() const { return sse_subscribers_.load(); }
+  // The parked-requests gauge (requests waiting for min_position or poll messages).
+  void AddWaitingRequests(int64_t delta) { waiting_requests_.fetch_add(delta); }
+  int64_t waiting_requests() const { return waiting_requests_.load(); }
+  // Bytes held for SSE subscribers' writes (sse.max_buffer_bytes each, limits.max_sse_buffer_bytes
+  // in all).
+  void AddSseBufferedBytes(int64_t delta) { sse_buffered_bytes_.fetch_add(delta); }
+  int64_t sse_buffered_bytes() const { return sse_buffered_bytes_.load(); }
 
   // The Prometheus text exposition (format 0.0.4) of every metric. `store` and `engine` may be
   // null (their gauges are then left out); their read errors leave the gauge out too, so a
@@ -53,6 +60,8 @@ class Metrics {
   int64_t appends_ = 0;
   int64_t appended_events_ = 0;
   std::atomic<int64_t> sse_subscribers_{0};
+  std::atomic<int64_t> waiting_requests_{0};
+  std::atomic<int64_t> sse_buffered_bytes_{0};
 };
 
 }  // namespace triad::server

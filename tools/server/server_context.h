@@ -34,6 +34,12 @@ struct Limits {
   int64_t max_wait_ms = 60'000;
   // Concurrent SSE clients (503 "too_many_subscribers" past it).
   size_t max_sse_clients = 1000;
+  // Requests parked at once waiting for min_position or a poll's messages; they hold no worker
+  // thread (503 "too_many_waiters", retryable, past it).
+  size_t max_waiters = 1000;
+  // Bytes all SSE subscribers together may hold for their writes; a subscriber that would go
+  // over waits (holding nothing) until others' writes complete or time out.
+  size_t max_sse_buffer_bytes = size_t{64} << 20;
 };
 
 struct ServerContext {

@@ -21,12 +21,14 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <malloc.h>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "server/metrics.h"
 #include "server/request_log.h"
+#include "server/routes/stream_routes.h"
 
 namespace triad::server {
 namespace {
@@ -38,21 +40,38 @@ using ErrorCode = boost::system::error_code;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 // What one subscriber shares with the hub's wake-up and with its peer-close detector.
-struct SubscriberState {
-  explicit SubscriberState(const asio::any_io_executor& executor) : timer(executor) {}
-  asio::steady_timer timer;
-  // Set by a commit; cleared before each read so that a commit during the read skips the wait.
-  std::atomic<bool> notified{false};
+// `notified` is set by a commit and cleared before each read, so that a commit during the read
+// skips the wait.
+struct SubscriberState : WakeableTimer {
+  using WakeableTimer::WakeableTimer;
   // Set when the client closed its side (detected by a pending one-byte read).
   std::atomic<bool> peer_closed{false};
   char probe = 0;
 };
 
+// Frames built straight from the log (no copy of the events is kept), at most batch_events of
+// them and about max_buffer_bytes (always at least one event).
 struct Batch {
   Status status;
   Position head = 0;
-  std::vector<RecordedEvent> events;
+  std::string frames;
+  size_t count = 0;
+  Position last = 0;
+  bool full = false;  // stopped by a limit: more may follow at once
 };
+
+RecordedEvent CopyOf(const EventView& view) {
+  return RecordedEvent{.id = std::string(view.id),
+                       .stream = std::string(view.stream),
+                       .version = view.version,
+                       .position = view.position,
+                       .type = std::string(view.type),
+                       .data = std::string(view.data),
+                       .metadata = std::string(view.metadata),
+                       .correlation_id = std::string(view.correlation_id),
+                       .causation_id = std::string(view.causation_id),
+                       .recorded_at_us = view.recorded_at_us};
+}
 
 void AppendFrame(std::string& out, const RecordedEvent& event) {
   out += "id: ";
@@ -74,51 +93,46 @@ nlohmann::json ReasonOf(std::string_view reason, Position position) {
   return out;
 }
 
+// The resume point: the next read starts after it, so it is at most kMaxReadPosition - 1 (the
+// range of GET /events' from_position, shifted by one).
 Result<Position> ParseLastEventId(std::string_view text) {
   Position value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0 ||
+      value > kMaxReadPosition - 1) {
     return InvalidArgumentError("Last-Event-ID '" + std::string(text.substr(0, 40)) +
-                                "' is not a position (an integer >= 0)");
+                                "' is not a position (an integer in [0, " +
+                                std::to_string(kMaxReadPosition - 1) + "])");
   }
   return value;
 }
 
 }  // namespace
 
-SseHub::SseHub(EventStore* store, size_t max_subscribers)
-    : store_(store), max_subscribers_(max_subscribers) {
-  listener_id_ = store_->AddCommitListener([this](Position) { WakeAll(); });
+// Above this peak of buffered bytes, the allocator is asked to return freed memory once the
+// buffers are empty again (their pages would otherwise stay with the process).
+constexpr size_t kTrimAfterPeakBytes = size_t{8} << 20;
+
+bool SseHub::Reserve(size_t bytes) {
+  size_t current = buffered_.load();
+  do {
+    if (current + bytes > budget_) return false;
+  } while (!buffered_.compare_exchange_weak(current, current + bytes));
+  size_t peak = peak_since_trim_.load();
+  while (current + bytes > peak && !peak_since_trim_.compare_exchange_weak(peak, current + bytes)) {
+  }
+  if (metrics_ != nullptr) metrics_->AddSseBufferedBytes(static_cast<int64_t>(bytes));
+  return true;
 }
 
-SseHub::~SseHub() { store_->RemoveCommitListener(listener_id_); }
-
-std::optional<uint64_t> SseHub::Add(std::function<void()> wake) {
-  std::lock_guard lock(mutex_);
-  if (wakers_.size() >= max_subscribers_) return std::nullopt;
-  const uint64_t id = next_id_++;
-  wakers_.emplace(id, std::move(wake));
-  return id;
-}
-
-void SseHub::Remove(uint64_t id) {
-  std::lock_guard lock(mutex_);
-  wakers_.erase(id);
-}
-
-void SseHub::Shutdown() {
-  shutting_down_.store(true);
-  WakeAll();
-}
-
-size_t SseHub::size() const {
-  std::lock_guard lock(mutex_);
-  return wakers_.size();
-}
-
-void SseHub::WakeAll() {
-  std::lock_guard lock(mutex_);
-  for (auto& [id, wake] : wakers_) wake();
+void SseHub::Release(size_t bytes) {
+  const size_t left = buffered_.fetch_sub(bytes) - bytes;
+  if (metrics_ != nullptr) metrics_->AddSseBufferedBytes(-static_cast<int64_t>(bytes));
+#if defined(__GLIBC__)
+  if (left == 0 && peak_since_trim_.exchange(0) > kTrimAfterPeakBytes) malloc_trim(0);
+#else
+  (void)left;
+#endif
 }
 
 asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream& stream,
@@ -128,13 +142,9 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
                                                                const SseOptions& options) {
   EventStore* store = context.store;
   ReadAllOptions filter;
-  for (std::string_view type : request.QueryAll("type")) filter.types.emplace_back(type);
-  for (std::string_view category : request.QueryAll("category")) {
-    filter.categories.emplace_back(category);
-  }
+  ReadEventFilters(request, filter);
   filter.limit = std::max<size_t>(options.batch_events, 1);
-  auto from_position =
-      QueryInt(request, "from_position", 0, std::numeric_limits<int64_t>::max() - 1);
+  auto from_position = QueryInt(request, "from_position", 0, kMaxReadPosition);
   if (!from_position.ok()) co_return ErrorFromStatus(from_position.status());
   std::optional<Position> last_event_id;
   if (auto header = request.Header("last-event-id")) {
@@ -154,15 +164,19 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
     if (!head.ok()) co_return ErrorFromStatus(head.status());
     cursor = *head;
   }
-
-  auto state = std::make_shared<SubscriberState>(co_await asio::this_coro::executor);
-  std::weak_ptr<SubscriberState> weak = state;
-  const asio::any_io_executor executor = co_await asio::this_coro::executor;
-  auto id = hub.Add([weak, executor] {
-    auto locked = weak.lock();
-    if (!locked || locked->notified.exchange(true)) return;
-    asio::post(executor, [locked] { locked->timer.cancel(); });
+  // The filters are checked as GET /events checks them, by the store, before the 200: a bad
+  // `type` is a 400 with the same error, not a stream that ends at once.
+  Status checked = co_await pool.Run([store, &filter, cursor] {
+    ReadAllOptions probe = filter;
+    probe.from_position = cursor + 1;
+    probe.limit = 1;
+    return store->ScanAll(probe, [](const EventView&) { return false; }).status();
   });
+  if (!checked.ok()) co_return ErrorFromStatus(checked);
+
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  auto state = std::make_shared<SubscriberState>(executor);
+  auto id = hub.Add(TimerWake(state, executor));
   if (!id) {
     nlohmann::json details;
     details["limit"] = context.limits.max_sse_clients;
@@ -216,7 +230,21 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
     }
     state->notified.store(false);
     filter.from_position = cursor + 1;
-    Batch batch = co_await pool.Run([store, &filter] {
+    // The subscriber's buffer is charged to the server-wide budget before it is filled; when
+    // the budget is spent (by subscribers whose sockets do not take their writes), this one
+    // waits without holding anything, and stalled ones leave by write_timeout_ms.
+    const size_t cap = std::min(std::max<size_t>(options.max_buffer_bytes, 1), hub.budget());
+    if (!hub.Reserve(cap)) {
+      state->timer.expires_after(std::chrono::milliseconds(10));
+      co_await state->timer.async_wait(kUseTuple);
+      continue;
+    }
+    struct Charge {
+      SseHub& hub;
+      size_t bytes;
+      ~Charge() { hub.Release(bytes); }
+    } charge{hub, cap};
+    Batch batch = co_await pool.Run([store, &filter, cap] {
       Batch out;
       auto head = store->HeadPosition();
       if (!head.ok()) {
@@ -224,12 +252,14 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
         return out;
       }
       out.head = *head;
-      auto events = store->ReadAll(filter);
-      if (!events.ok()) {
-        out.status = events.status();
-        return out;
-      }
-      out.events = std::move(*events);
+      auto scanned = store->ScanAll(filter, [&out, &filter, cap](const EventView& view) {
+        AppendFrame(out.frames, CopyOf(view));
+        out.last = view.position;
+        ++out.count;
+        out.full = out.count >= filter.limit || out.frames.size() >= cap;
+        return !out.full;
+      });
+      if (!scanned.ok()) out.status = scanned.status();
       return out;
     });
     if (!batch.status.ok()) {
@@ -246,17 +276,22 @@ asio::awaitable<std::optional<HttpResponse>> ServeSubscription(beast::tcp_stream
       disconnect_reason = "lagging";
       break;
     }
-    if (!batch.events.empty()) {
-      std::string frames;
-      for (const RecordedEvent& event : batch.events) AppendFrame(frames, event);
-      if (!co_await write(frames)) {
+    // Hold only what was built while the socket takes it, then nothing.
+    const size_t held = std::min(cap, batch.frames.size());
+    hub.Release(cap - held);
+    charge.bytes = held;
+    if (batch.count > 0) {
+      if (!co_await write(batch.frames)) {
         disconnect_reason = "write_failed";
         break;
       }
-      cursor = batch.events.back().position;
+      cursor = batch.last;
       last_write = Clock::now();
     }
-    if (batch.events.size() >= filter.limit) continue;  // more to read now
+    std::string().swap(batch.frames);
+    hub.Release(held);
+    charge.bytes = 0;
+    if (batch.full) continue;  // more to read now
     // The log was read to its end as of `batch.head` (read before the scan): events the filters
     // skipped up to there need not be scanned again.
     cursor = std::max(cursor, batch.head);

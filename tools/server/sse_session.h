@@ -17,12 +17,13 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <optional>
+#include <utility>
 
+#include "server/commit_wakers.h"
 #include "server/http_server.h"
 #include "server/http_types.h"
 #include "server/server_context.h"
@@ -30,36 +31,43 @@
 
 namespace triad::server {
 
+class Metrics;
+
 // The registry of open subscribers: wakes them on commits, counts them against the limit, and
 // tells them to leave at shutdown.
 class SseHub {
  public:
   // Registers a commit listener on `store` (non-owning; must outlive the hub).
-  SseHub(EventStore* store, size_t max_subscribers);
-  SseHub(const SseHub&) = delete;
-  SseHub& operator=(const SseHub&) = delete;
-  ~SseHub();
+  SseHub(EventStore* store, size_t max_subscribers) : wakers_(store, max_subscribers) {}
+  // Also accounts subscriber buffers against `max_buffer_bytes` (server-wide), reported to
+  // `metrics` (may be null).
+  SseHub(EventStore* store, size_t max_subscribers, size_t max_buffer_bytes, Metrics* metrics)
+      : wakers_(store, max_subscribers), budget_(max_buffer_bytes), metrics_(metrics) {}
+
+  // Charges `bytes` of a subscriber's buffer to the budget; false (nothing charged) when it
+  // would go over. Release() gives them back; when the total drops to zero after a large
+  // peak, freed memory is returned to the system.
+  bool Reserve(size_t bytes);
+  void Release(size_t bytes);
+  size_t buffered_bytes() const { return buffered_.load(); }
+  size_t budget() const { return budget_; }
 
   // Admits a subscriber whose `wake` is called (from any thread, quickly) after commits and at
   // shutdown. Returns its id, or nullopt when max_subscribers are already open.
-  std::optional<uint64_t> Add(std::function<void()> wake);
+  std::optional<uint64_t> Add(std::function<void()> wake) { return wakers_.Add(std::move(wake)); }
   // Removes a subscriber; `wake` is not called after this returns.
-  void Remove(uint64_t id);
+  void Remove(uint64_t id) { wakers_.Remove(id); }
   // Sets shutting_down() and wakes every subscriber.
-  void Shutdown();
-  bool shutting_down() const { return shutting_down_.load(); }
-  size_t size() const;
+  void Shutdown() { wakers_.Shutdown(); }
+  bool shutting_down() const { return wakers_.shutting_down(); }
+  size_t size() const { return wakers_.size(); }
 
  private:
-  void WakeAll();
-
-  EventStore* store_;
-  size_t max_subscribers_;
-  uint64_t listener_id_ = 0;
-  std::atomic<bool> shutting_down_{false};
-  mutable std::mutex mutex_;
-  uint64_t next_id_ = 1;
-  std::map<uint64_t, std::function<void()>> wakers_;
+  CommitWakers wakers_;
+  size_t budget_ = SIZE_MAX;
+  Metrics* metrics_ = nullptr;
+  std::atomic<size_t> buffered_{0};
+  std::atomic<size_t> peak_since_trim_{0};
 };
 
 // Serves GET /subscribe on `stream` after the route and role were checked. Returns a response

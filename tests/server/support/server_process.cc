@@ -8,6 +8,7 @@
 #include <fstream>
 #include <poll.h>
 #include <sstream>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -43,6 +44,11 @@ Result<std::unique_ptr<ServerProcess>> ServerProcess::Spawn(const ServerProcessO
     const int log = open(process->log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (log >= 0) dup2(log, STDERR_FILENO);
     for (const auto& [name, value] : options.env) setenv(name.c_str(), value.c_str(), 1);
+    if (options.max_open_files > 0) {
+      const rlimit files{.rlim_cur = static_cast<rlim_t>(options.max_open_files),
+                         .rlim_max = static_cast<rlim_t>(options.max_open_files)};
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);

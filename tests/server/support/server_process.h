@@ -27,6 +27,8 @@ struct ServerProcessOptions {
   std::string log_file;
   // Pass `--listen 127.0.0.1:0` (false: the test gives --listen itself or through config/env).
   bool listen_on_free_port = true;
+  // > 0: the child's RLIMIT_NOFILE (soft and hard), to test running out of file descriptors.
+  int max_open_files = 0;
 };
 
 class ServerProcess {

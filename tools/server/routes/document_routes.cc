@@ -31,6 +31,20 @@ Status ReadFreshness(const HttpRequest& request, const Limits& limits, ReadOptio
   return Status::OK();
 }
 
+// A read that waited for min_position and did not get it: when the transport parks waits, the
+// read checked once (timeout 0) and the request is parked instead of answered.
+bool ParkRead(const HttpRequest& request, const ReadOptions& asked, const Status& read) {
+  return read.code() == StatusCode::kDeadlineExceeded && asked.min_position > 0 &&
+         ShouldPark(request, asked.timeout_us);
+}
+
+// `asked` with the wait this thread may block for (none when the transport parks waits).
+template <typename Options>
+Options Blocking(const HttpRequest& request, Options asked) {
+  asked.timeout_us = BlockingWaitUs(request, asked.timeout_us);
+  return asked;
+}
+
 HttpResponse GetDocument(ServerContext& context, const HttpRequest& request) {
   GetOptions options;
   if (Status s = ReadFreshness(request, context.limits, options); !s.ok()) {
@@ -40,8 +54,11 @@ HttpResponse GetDocument(ServerContext& context, const HttpRequest& request) {
   if (!fresh.ok()) return ErrorFromStatus(fresh.status());
   options.fresh = fresh->value_or(false);
   const std::string_view id = request.Param("id");
-  auto read = context.engine->Get(request.Param("collection"), id, options);
-  if (!read.ok()) return ErrorFromStatus(read.status());
+  auto read = context.engine->Get(request.Param("collection"), id, Blocking(request, options));
+  if (!read.ok()) {
+    if (ParkRead(request, options, read.status())) return WaitResponse(options.timeout_us);
+    return ErrorFromStatus(read.status());
+  }
   if (!read->document.has_value()) {
     const nlohmann::json details = {{"as_of", read->as_of}};
     return ErrorResponse(404, "not_found",
@@ -89,12 +106,18 @@ HttpResponse FindDocuments(ServerContext& context, const HttpRequest& request) {
   const std::string_view collection = request.Param("collection");
 
   if (count->value_or(false)) {
-    auto counted = context.engine->Count(collection, query, options);
-    if (!counted.ok()) return ErrorFromStatus(counted.status());
+    auto counted = context.engine->Count(collection, query, Blocking(request, options));
+    if (!counted.ok()) {
+      if (ParkRead(request, options, counted.status())) return WaitResponse(options.timeout_us);
+      return ErrorFromStatus(counted.status());
+    }
     return JsonResponse(200, {{"count", counted->count}, {"as_of", counted->as_of}});
   }
-  auto page = context.engine->Find(collection, query, options);
-  if (!page.ok()) return ErrorFromStatus(page.status());
+  auto page = context.engine->Find(collection, query, Blocking(request, options));
+  if (!page.ok()) {
+    if (ParkRead(request, options, page.status())) return WaitResponse(options.timeout_us);
+    return ErrorFromStatus(page.status());
+  }
   std::string body = "{\"documents\":[";
   for (size_t i = 0; i < page->documents.size(); ++i) {
     if (i > 0) body += ',';

@@ -139,9 +139,11 @@ HttpResponse Poll(ServerContext& context, const HttpRequest& request) {
   // A longer wait is capped rather than refused: the client simply polls again.
   const int64_t wait = std::min(wait_ms->value_or(0), context.limits.max_wait_ms);
   PollOptions options{.max_messages = static_cast<size_t>(max->value_or(10)),
-                      .wait_us = wait * 1000};
+                      .wait_us = BlockingWaitUs(request, wait * 1000)};
   auto messages = context.groups->Poll(request.Param("group"), *member, options);
   if (!messages.ok()) return ErrorFromStatus(messages.status());
+  // Nothing yet: the transport parks the request (no worker thread) and polls again later.
+  if (messages->empty() && ShouldPark(request, wait * 1000)) return WaitResponse(wait * 1000);
   // Events are rendered by EventToJson, the envelope every route serves; no re-parse.
   HttpResponse response;
   response.body = "{\"messages\":[";

@@ -17,7 +17,7 @@ namespace triad::server {
 namespace {
 
 constexpr int64_t kDefaultLimit = 1000;
-constexpr int64_t kMaxPosition = std::numeric_limits<int64_t>::max() - 1;
+constexpr int64_t kMaxPosition = kMaxReadPosition;
 
 HttpResponse RawJson(int status, std::string body) {
   return HttpResponse{
@@ -125,10 +125,7 @@ HttpResponse ReadEvents(ServerContext& context, HttpRequest& request) {
   auto from_position = QueryInt(request, "from_position", 0, kMaxPosition);
   if (!from_position.ok()) return ErrorFromStatus(from_position.status());
   options.from_position = std::max<Position>(from_position->value_or(1), 1);
-  for (std::string_view type : request.QueryAll("type")) options.types.emplace_back(type);
-  for (std::string_view category : request.QueryAll("category")) {
-    options.categories.emplace_back(category);
-  }
+  ReadEventFilters(request, options);
   // The head is read before the scan: a scan that ends early has then seen every event up to
   // it, so the next read may start after it even when the filters skipped its tail.
   auto head = context.store->HeadPosition();
@@ -147,6 +144,13 @@ HttpResponse ReadEvents(ServerContext& context, HttpRequest& request) {
 }
 
 }  // namespace
+
+void ReadEventFilters(const HttpRequest& request, ReadAllOptions& options) {
+  for (std::string_view type : request.QueryAll("type")) options.types.emplace_back(type);
+  for (std::string_view category : request.QueryAll("category")) {
+    options.categories.emplace_back(category);
+  }
+}
 
 void RegisterStreamRoutes(Router& router, ServerContext& context) {
   router.Add("POST", "/streams/{stream}", Role::kWrite, "append",
