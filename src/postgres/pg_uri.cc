@@ -156,12 +156,7 @@ std::string RedactSecrets(std::string_view text, const PgTarget& target) {
 
 Result<PgTarget> ParsePostgresUri(std::string_view uri) {
   if (!IsPostgresUri(uri)) {
-    // Appended piece by piece: GCC 12's optimizer reports `"'" + std::string&&` as an
-    // overlapping memcpy (-Wrestrict, a known false positive).
-    std::string message = "'";
-    message += MaskUriPassword(uri);
-    message += "' is not a postgres:// URI";
-    return InvalidArgumentError(std::move(message));
+    return InvalidArgumentError("'" + MaskUriPassword(uri) + "' is not a postgres:// URI");
   }
   PgTarget target;
   target.display = Mask(uri, &target.secrets);

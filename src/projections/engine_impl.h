@@ -177,6 +177,9 @@ class ProjectionEngineImpl final : public ProjectionEngine {
   // Errors: kNotFound, kFailedPrecondition (the version is retired), `change`'s, storage errors.
   Status UpdateRecord(const Target& target, const std::function<Status(ProjectionRecord&)>& change,
                       bool interrupt_running = false);
+  // After a committed change of `target`'s record: mirrors it in memory (with `rebuilding`, as a
+  // reset leaves it: rebuilding, rate forgotten), clears the retry delay and wakes the workers.
+  void MirrorRecord(const Target& target, ProjectionRecord record, bool rebuilding = false);
 
   // ---- engine_queries.cc ----
   Result<Route> FindRoute(std::string_view collection);

@@ -147,6 +147,23 @@ Result<ProjectionEngineImpl::Target> ProjectionEngineImpl::Resolve(std::string_v
   return Target{std::string(name), found->version, FindRuntime(name, found->version)};
 }
 
+void ProjectionEngineImpl::MirrorRecord(const Target& target, ProjectionRecord record,
+                                        bool rebuilding) {
+  {
+    std::lock_guard lock(mu_);
+    if (target.runtime != nullptr) {
+      target.runtime->record = std::move(record);
+      target.runtime->retry_at_us = 0;
+      if (rebuilding) {
+        target.runtime->rebuilding = true;
+        target.runtime->rate.clear();
+      }
+    }
+    WakeAllLocked();
+  }
+  cv_.notify_all();
+}
+
 Status ProjectionEngineImpl::UpdateRecord(const Target& target,
                                           const std::function<Status(ProjectionRecord&)>& change,
                                           bool interrupt_running) {
@@ -168,15 +185,7 @@ Status ProjectionEngineImpl::UpdateRecord(const Target& target,
     TRIAD_RETURN_IF_ERROR(txn->PutProjection(record));
     TRIAD_RETURN_IF_ERROR(txn->Commit());
   }
-  {
-    std::lock_guard lock(mu_);
-    if (target.runtime != nullptr) {
-      target.runtime->record = std::move(record);
-      target.runtime->retry_at_us = 0;
-    }
-    WakeAllLocked();
-  }
-  cv_.notify_all();
+  MirrorRecord(target, std::move(record));
   return Status::OK();
 }
 
@@ -277,15 +286,7 @@ Status ProjectionEngineImpl::Skip(std::string_view name, int32_t version) {
     TRIAD_RETURN_IF_ERROR(txn->PutProjection(record));
     TRIAD_RETURN_IF_ERROR(txn->Commit());
   }
-  {
-    std::lock_guard lock(mu_);
-    if (target.runtime != nullptr) {
-      target.runtime->record = std::move(record);
-      target.runtime->retry_at_us = 0;
-    }
-    WakeAllLocked();
-  }
-  cv_.notify_all();
+  MirrorRecord(target, std::move(record));
   return Status::OK();
 }
 
@@ -315,17 +316,7 @@ Status ProjectionEngineImpl::Reset(std::string_view name, int32_t version) {
     TRIAD_RETURN_IF_ERROR(txn->PutProjection(record));
     TRIAD_RETURN_IF_ERROR(txn->Commit());
   }
-  {
-    std::lock_guard lock(mu_);
-    if (target.runtime != nullptr) {
-      target.runtime->record = std::move(record);
-      target.runtime->rebuilding = true;
-      target.runtime->retry_at_us = 0;
-      target.runtime->rate.clear();
-    }
-    WakeAllLocked();
-  }
-  cv_.notify_all();
+  MirrorRecord(target, std::move(record), /*rebuilding=*/true);
   return Status::OK();
 }
 

@@ -115,7 +115,11 @@ Status ValidateEventType(std::string_view type, const Options& options) {
   return Status::OK();
 }
 
-Status ValidateJsonObject(std::string_view json, std::string_view what) {
+namespace {
+
+// `json` parsed by this thread's parser, if it is a JSON object; valid until the thread's next
+// parse. Errors: kInvalidArgument naming `what`.
+Result<simdjson::dom::element> ParseJsonObject(std::string_view json, std::string_view what) {
   simdjson::dom::element root;
   const auto error = ThreadParser().parse(json.data(), json.size()).get(root);
   if (error != simdjson::SUCCESS) {
@@ -123,18 +127,19 @@ Status ValidateJsonObject(std::string_view json, std::string_view what) {
                                 " is not valid JSON: " + simdjson::error_message(error));
   }
   if (!root.is_object()) return InvalidArgumentError(std::string(what) + " is not a JSON object");
-  return Status::OK();
+  return root;
+}
+
+}  // namespace
+
+Status ValidateJsonObject(std::string_view json, std::string_view what) {
+  return ParseJsonObject(json, what).status();
 }
 
 Status ValidateNewJsonObject(std::string_view json, std::string_view what) {
-  simdjson::dom::element root;
-  const auto error = ThreadParser().parse(json.data(), json.size()).get(root);
-  if (error != simdjson::SUCCESS) {
-    return InvalidArgumentError(std::string(what) +
-                                " is not valid JSON: " + simdjson::error_message(error));
-  }
-  if (!root.is_object()) return InvalidArgumentError(std::string(what) + " is not a JSON object");
-  return CheckUniqueKeys(root, what);
+  auto root = ParseJsonObject(json, what);
+  if (!root.ok()) return root.status();
+  return CheckUniqueKeys(*root, what);
 }
 
 Result<std::vector<PreparedEvent>> PrepareEvents(std::span<const NewEvent> events,
@@ -186,17 +191,10 @@ Result<std::vector<PreparedEvent>> PrepareEvents(std::span<const NewEvent> event
     if (Status s = ValidateNewJsonObject(in.data, "data"); !s.ok()) return fail(s);
     const std::string_view metadata = in.metadata.empty() ? std::string_view("{}") : in.metadata;
     if (Status s = ValidateDepth(metadata, "metadata"); !s.ok()) return fail(s);
-    simdjson::dom::element root;
-    const auto error = ThreadParser().parse(metadata.data(), metadata.size()).get(root);
-    if (error != simdjson::SUCCESS) {
-      return fail(InvalidArgumentError(std::string("metadata is not valid JSON: ") +
-                                       simdjson::error_message(error)));
-    }
-    simdjson::dom::object object;
-    if (root.get_object().get(object) != simdjson::SUCCESS) {
-      return fail(InvalidArgumentError("metadata is not a JSON object"));
-    }
-    if (Status s = CheckUniqueKeys(root, "metadata"); !s.ok()) return fail(s);
+    auto root = ParseJsonObject(metadata, "metadata");
+    if (!root.ok()) return fail(root.status());
+    if (Status s = CheckUniqueKeys(*root, "metadata"); !s.ok()) return fail(s);
+    const simdjson::dom::object object = root->get_object().value_unsafe();  // checked above
     if (Status s = ExtractIdField(object, "correlation_id", out.correlation_id); !s.ok()) {
       return fail(s);
     }

@@ -24,7 +24,9 @@ bool FindRepeated(simdjson::dom::element element, std::string& path, std::string
     size_t index = 0;
     for (simdjson::dom::element item : array) {
       const size_t size = path.size();
-      path += "[" + std::to_string(index++) + "]";
+      path += '[';
+      path += std::to_string(index++);
+      path += ']';
       if (FindRepeated(item, path, repeated)) return true;
       path.resize(size);
     }
@@ -51,7 +53,8 @@ bool FindRepeated(simdjson::dom::element element, std::string& path, std::string
   }
   for (const simdjson::dom::key_value_pair field : object) {
     const size_t size = path.size();
-    path += (path.empty() ? "" : ".") + std::string(field.key);
+    if (!path.empty()) path += '.';
+    path += field.key;
     if (FindRepeated(field.value, path, repeated)) return true;
     path.resize(size);
   }
