@@ -484,9 +484,12 @@ Result<Position> ProjectionEngineImpl::WaitCheckpoint(std::string_view name, int
   Position polled = 0;
   bool polled_faulted = false;
   std::string polled_error;
+  // Another node holds the lease (this one is in standby): its in-memory record is stale, only
+  // the store knows. (HoldsLease never touches storage.)
+  const bool runs_here = backend_.HoldsLease(name);
   std::unique_lock lock(mu_);
-  // Not registered here: only the store knows, so look there first.
-  bool poll = FindRuntime(name, version) == nullptr;
+  // Not registered here, or run elsewhere: only the store knows, so look there first.
+  bool poll = FindRuntime(name, version) == nullptr || !runs_here;
   for (;;) {
     if (poll) {
       // Another process may run this projection: look at the store itself now and then.
@@ -520,7 +523,7 @@ Result<Position> ProjectionEngineImpl::WaitCheckpoint(std::string_view name, int
     }
     const int64_t poll_at = now + options_.external_poll_interval_us;
     const bool notified = clock_.WaitUntil(lock, cv_, std::min(deadline_us, poll_at));
-    poll = !notified || rt == nullptr;
+    poll = !notified || rt == nullptr || !runs_here;
   }
 }
 
