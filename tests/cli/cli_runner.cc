@@ -1,14 +1,13 @@
 #include "cli_runner.h"
 
+#include "testing/process_cpu.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <poll.h>
 #include <signal.h>
-#include <sstream>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <thread>
@@ -183,23 +182,7 @@ bool CliProcess::Running() {
 
 std::optional<std::chrono::milliseconds> CliProcess::CpuTimeSoFar() {
   if (!Running()) return std::nullopt;
-  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
-  const size_t close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(text.substr(close + 1));
-  std::string field;
-  long long utime = 0;
-  long long stime = 0;
-  // After ")": state is field 3; utime and stime are fields 14 and 15.
-  for (int index = 3; index <= 15 && fields >> field; ++index) {
-    if (index == 14) utime = std::stoll(field);
-    if (index == 15) stime = std::stoll(field);
-  }
-  const long ticks_per_second = sysconf(_SC_CLK_TCK);
-  if (ticks_per_second <= 0) return std::nullopt;
-  return std::chrono::milliseconds((utime + stime) * 1000 / ticks_per_second);
+  return ProcessCpuTime(pid_);
 }
 
 void CliProcess::Signal(int signal) {

@@ -2,6 +2,7 @@
 // connections (more than it can hold) must still serve a new client promptly (it closes the
 // longest-idle connections), must not spin accepting (its CPU time over an idle stretch stays
 // low), and logs the episode once.
+#include "testing/process_cpu.h"
 #include "testing/temp_dir.h"
 #include "testing/test_util.h"
 
@@ -28,21 +29,10 @@ using testing::ServerProcess;
 using testing::ServerProcessOptions;
 using triad::testing::TempDir;
 
-// utime + stime of `pid` in seconds (/proc/PID/stat fields 14 and 15); -1 when unreadable.
+// utime + stime of `pid` in seconds; -1 when unreadable.
 double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = text.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  long long utime = 0;
-  long long stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoll(field);
-    if (i == 15) stime = std::stoll(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto cpu = triad::testing::ProcessCpuTime(pid);
+  return cpu ? static_cast<double>(cpu->count()) / 1000.0 : -1;
 }
 
 TEST(FdExhaustionTest, IdleConnectionsBeyondTheFdLimitNeitherBlockNewClientsNorSpin) {
